@@ -1,0 +1,70 @@
+"""The canonical encoding: the only bytes that are ever hashed or committed.
+
+We use the RFC 8785 (JSON Canonicalization Scheme) serialisation restricted to a
+subset where Python's json module produces it exactly: objects with ASCII keys,
+strings, integers within ±(2**53 - 1), booleans, null and arrays. Floats are
+refused, so no number formatting question can ever arise.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evidence.errors import InvalidInput
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _check(value: Any, path: str) -> None:
+    if value is None or isinstance(value, bool | str):
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InvalidInput(f"{path}: text is not valid Unicode") from exc
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise InvalidInput(f"{path}: integer out of range")
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise InvalidInput(f"{path}: keys must be ASCII strings")
+            _check(item, f"{path}.{key}")
+        return
+    raise InvalidInput(f"{path}: {type(value).__name__} cannot be encoded canonically")
+
+
+def encode(value: Any) -> bytes:
+    """Return the canonical UTF-8 bytes of ``value`` (RFC 8785 subset)."""
+    _check(value, "$")
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
+def decode(data: bytes) -> Any:
+    """Parse canonical bytes, refusing anything that is not in canonical form."""
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput("not canonical JSON") from exc
+    if _has_float(value) or encode(value) != data:
+        raise InvalidInput("not in canonical form")
+    return value
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    return False

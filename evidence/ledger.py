@@ -1,0 +1,529 @@
+"""The log: create, unlock, append, correct, read and verify. Never update or delete.
+
+A :class:`Store` holds many logs (the server keeps one per account; the CLI
+uses one). :meth:`Store.unlock` returns a :class:`Log` that holds the data key
+for as long as the caller keeps it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import Engine, func, insert, select
+
+from evidence import canonical, crypto, hashing, keyring, merkle, model, timeutil
+from evidence.errors import (
+    Conflict,
+    DecryptionFailed,
+    EvidenceError,
+    InvalidInput,
+    NotFound,
+    StoreUnavailable,
+)
+from evidence.hashing import Head
+from evidence.model import Attachment, Draft, Entry
+from evidence.store import migrate
+from evidence.store.blobs import BlobKeys, BlobStore
+from evidence.store.engine import WRITE, make_engine
+from evidence.store.schema import entries, heads, key_slots, logs
+
+FORMAT_VERSION = 1
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    """What anyone may know about a log without its passphrase."""
+
+    log_id: str
+    zone: str
+    public_key: bytes
+    created_at: datetime
+
+    @property
+    def fingerprint(self) -> str:
+        return crypto.fingerprint(self.public_key)
+
+
+@dataclass
+class CheckReport:
+    """The outcome of :meth:`Log.check`: what was checked and every problem found."""
+
+    entries: int = 0
+    heads: int = 0
+    attachments: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Store:
+    """A database plus a blob folder."""
+
+    def __init__(self, engine: Engine, blob_root: Path, clock: Clock = timeutil.utc_now) -> None:
+        self.engine = engine
+        self.blobs = BlobStore(blob_root)
+        self.clock = clock
+
+    @classmethod
+    def open(cls, url: str, blob_root: Path, clock: Clock = timeutil.utc_now) -> Store:
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+        except EvidenceError:
+            raise
+        except Exception as exc:
+            raise StoreUnavailable(f"cannot open the store: {type(exc).__name__}") from exc
+        return cls(engine, blob_root, clock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- logs and keys ----------------------------------------------------------------------
+
+    def log_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(logs.c.id).order_by(logs.c.created_us)).scalars())
+
+    def info(self, log_id: str) -> LogInfo:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(logs).where(logs.c.id == log_id)).one_or_none()
+        if row is None:
+            raise NotFound(f"no log {log_id} in this store")
+        return LogInfo(row.id, row.zone, row.public_key, timeutil.from_micros(row.created_us))
+
+    def create_log(
+        self,
+        passphrase: str,
+        zone: str = timeutil.DEFAULT_ZONE,
+        kdf: crypto.KdfParams | None = None,
+        log_id: str | None = None,
+    ) -> tuple[Log, str]:
+        """Create a log; return it unlocked and its recovery code (shown once, never stored)."""
+        timeutil.zone(zone)
+        crypto.normalize_passphrase(passphrase)
+        log_id = log_id or str(uuid.uuid4())
+        data_key = crypto.random_bytes(crypto.KEY_BYTES)
+        signing_key = crypto.new_signing_key()
+        sealed_signing = crypto.seal(
+            crypto.derive_subkey(data_key, "signing-key", log_id.encode()),
+            signing_key,
+            hashing.signing_key_aad(log_id),
+        )
+        code = keyring.new_recovery_code()
+        now = timeutil.to_micros(self.clock())
+        slots = [
+            self._slot_row(
+                log_id,
+                lambda sid: keyring.wrap_with_passphrase(
+                    data_key, passphrase, kdf or crypto.KdfParams.fresh(), log_id, sid
+                ),
+                now,
+            ),
+            self._slot_row(
+                log_id,
+                lambda sid: keyring.wrap_with_recovery_code(data_key, code, log_id, sid),
+                now,
+            ),
+        ]
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            if conn.execute(select(logs.c.id).where(logs.c.id == log_id)).first():
+                raise Conflict(f"log {log_id} already exists")
+            conn.execute(
+                insert(logs).values(
+                    id=log_id,
+                    created_us=now,
+                    zone=zone,
+                    public_key=crypto.public_key_of(signing_key),
+                    signing_key_sealed=sealed_signing,
+                    format_version=FORMAT_VERSION,
+                )
+            )
+            conn.execute(insert(key_slots), slots)
+        log = self._open_log(log_id, data_key)
+        log.sign_current_head()
+        return log, code
+
+    @staticmethod
+    def _slot_row(
+        log_id: str, wrap: Callable[[str], keyring.WrappedKey], now: int
+    ) -> dict[str, Any]:
+        slot_id = str(uuid.uuid4())
+        wrapped = wrap(slot_id)
+        return {
+            "id": slot_id,
+            "log_id": log_id,
+            "kind": wrapped.kind,
+            "kdf": wrapped.kdf,
+            "wrapped": wrapped.wrapped,
+            "created_us": now,
+        }
+
+    def _slots(self, log_id: str, kind: str) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(key_slots).where(key_slots.c.log_id == log_id, key_slots.c.kind == kind)
+                )
+            )
+
+    def unlock(self, log_id: str, passphrase: str) -> Log:
+        self.info(log_id)
+        return self._unlock_with(
+            log_id, keyring.PASSPHRASE, passphrase, keyring.unwrap_with_passphrase
+        )
+
+    def unlock_with_recovery_code(self, log_id: str, code: str) -> Log:
+        self.info(log_id)
+        keyring.parse_recovery_code(code)
+        return self._unlock_with(log_id, keyring.RECOVERY, code, keyring.unwrap_with_recovery_code)
+
+    def _unlock_with(
+        self,
+        log_id: str,
+        kind: str,
+        secret: str,
+        unwrap: Callable[[keyring.WrappedKey, str, str, str], bytes],
+    ) -> Log:
+        from evidence.errors import WrongSecret
+
+        failure: WrongSecret | None = None
+        for row in self._slots(log_id, kind):
+            try:
+                data_key = unwrap(
+                    keyring.WrappedKey(row.kind, row.kdf, row.wrapped), secret, log_id, row.id
+                )
+            except WrongSecret as exc:
+                failure = exc
+                continue
+            return self._open_log(log_id, data_key)
+        raise failure or WrongSecret(f"this log has no {kind} to unlock it with")
+
+    def _open_log(self, log_id: str, data_key: bytes) -> Log:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(logs).where(logs.c.id == log_id)).one()
+        try:
+            signing_key = crypto.unseal(
+                crypto.derive_subkey(data_key, "signing-key", log_id.encode()),
+                row.signing_key_sealed,
+                hashing.signing_key_aad(log_id),
+            )
+        except DecryptionFailed as exc:
+            raise DecryptionFailed("the log's signing key does not open with its data key") from exc
+        info = LogInfo(row.id, row.zone, row.public_key, timeutil.from_micros(row.created_us))
+        return Log(self, info, data_key, signing_key)
+
+
+class Log:
+    """An unlocked log. Holds its keys in memory; every write appends."""
+
+    def __init__(self, store: Store, info: LogInfo, data_key: bytes, signing_key: bytes) -> None:
+        self.store = store
+        self.info = info
+        self.log_id = info.log_id
+        self.zone = timeutil.zone(info.zone)
+        self._data_key = data_key
+        self._signing_key = signing_key
+        self._sealer = crypto.Sealer(crypto.derive_subkey(data_key, "entry", self.log_id.encode()))
+        self._blob_keys = BlobKeys(data_key, self.log_id)
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def change_passphrase(self, new_passphrase: str, kdf: crypto.KdfParams | None = None) -> None:
+        """Rewrap the data key under a new passphrase; the evidence is not re-encrypted."""
+        now = timeutil.to_micros(self.store.clock())
+        params = kdf or crypto.KdfParams.fresh()
+        row = Store._slot_row(
+            self.log_id,
+            lambda sid: keyring.wrap_with_passphrase(
+                self._data_key, new_passphrase, params, self.log_id, sid
+            ),
+            now,
+        )
+        with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(
+                key_slots.delete().where(
+                    key_slots.c.log_id == self.log_id, key_slots.c.kind == keyring.PASSPHRASE
+                )
+            )
+            conn.execute(insert(key_slots), [row])
+
+    def replace_recovery_code(self) -> str:
+        """Issue a new recovery code; the old one stops working."""
+        code = keyring.new_recovery_code()
+        now = timeutil.to_micros(self.store.clock())
+        row = Store._slot_row(
+            self.log_id,
+            lambda sid: keyring.wrap_with_recovery_code(self._data_key, code, self.log_id, sid),
+            now,
+        )
+        with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(
+                key_slots.delete().where(
+                    key_slots.c.log_id == self.log_id, key_slots.c.kind == keyring.RECOVERY
+                )
+            )
+            conn.execute(insert(key_slots), [row])
+        return code
+
+    # --- attachments --------------------------------------------------------------------------
+
+    def add_attachment(
+        self, source: BinaryIO, name: str, media_type: str | None = None
+    ) -> Attachment:
+        """Encrypt a file into the blob store (streamed) and describe it for an entry."""
+        import mimetypes
+
+        safe_name = Path(name.replace("\\", "/")).name or "attachment"
+        sha, size = self.store.blobs.put(self.log_id, self._blob_keys, source)
+        guessed = media_type or mimetypes.guess_type(safe_name)[0] or "application/octet-stream"
+        return Attachment(sha, size, safe_name, guessed)
+
+    def read_attachment(self, sha256_hex: str) -> Iterator[bytes]:
+        if len(sha256_hex) != 64 or any(c not in "0123456789abcdef" for c in sha256_hex):
+            raise InvalidInput("an attachment is named by its SHA-256: 64 hexadecimal digits")
+        return self.store.blobs.read(self.log_id, self._blob_keys, sha256_hex)
+
+    def find_attachment(self, prefix: str) -> Attachment:
+        """The attachment whose SHA-256 starts with ``prefix`` (at least 8 hex digits)."""
+        prefix = prefix.strip().lower()
+        if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
+            raise InvalidInput("give at least the first 8 hexadecimal digits of the SHA-256")
+        found = {
+            a.sha256: a
+            for e in self.entries()
+            for a in e.attachments
+            if a.sha256.startswith(prefix)
+        }
+        if not found:
+            raise NotFound(f"no attachment {prefix} in this log")
+        if len(found) > 1:
+            raise InvalidInput(f"{prefix} matches {len(found)} attachments: give more digits")
+        return next(iter(found.values()))
+
+    # --- appending ----------------------------------------------------------------------------
+
+    def append(self, drafts: Sequence[Draft]) -> list[Entry]:
+        """Append drafts in one transaction and sign the new head. All or nothing."""
+        if not drafts:
+            return []
+        with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(select(logs.c.id).where(logs.c.id == self.log_id).with_for_update())
+            size, frontier = self._latest_frontier(conn)
+            rows, made = [], []
+            salts = crypto.random_bytes(hashing.SALT_BYTES * len(drafts))
+            for offset, draft in enumerate(drafts):
+                seq = size + offset
+                recorded_at = self.store.clock()
+                if draft.occurred_at > recorded_at + timeutil.FUTURE_TOLERANCE:
+                    raise InvalidInput(
+                        f"the time {timeutil.format_local(draft.occurred_at, self.zone)} is in the future"
+                    )
+                self._check_attachments(draft.attachments)
+                document = model.canonical_document(
+                    self.log_id, seq, draft, recorded_at, self.info.zone
+                )
+                encoded = canonical.encode(document)
+                salt = salts[offset * hashing.SALT_BYTES : (offset + 1) * hashing.SALT_BYTES]
+                commitment = hashing.commitment(salt, encoded)
+                frontier.append(hashing.leaf(commitment))
+                rows.append(
+                    {
+                        "log_id": self.log_id,
+                        "seq": seq,
+                        "occurred_us": timeutil.to_micros(draft.occurred_at),
+                        "recorded_us": timeutil.to_micros(recorded_at),
+                        "commitment": commitment,
+                        "sealed": self._sealer.seal(
+                            salt + encoded, hashing.entry_aad(self.log_id, seq)
+                        ),
+                    }
+                )
+                made.append(model.entry_from_document(document, commitment))
+            conn.execute(insert(entries), rows)
+            self._insert_head(conn, frontier)
+        return made
+
+    def _check_attachments(self, attachments: Iterable[Attachment]) -> None:
+        for attachment in attachments:
+            if not self.store.blobs.exists(self.log_id, self._blob_keys, attachment.sha256):
+                raise InvalidInput(f"attachment {attachment.sha256} was not added to this log")
+
+    def _latest_frontier(self, conn: Any) -> tuple[int, merkle.Frontier]:
+        row = conn.execute(
+            select(heads.c.size, heads.c.frontier)
+            .where(heads.c.log_id == self.log_id)
+            .order_by(heads.c.size.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return 0, merkle.Frontier()
+        count = conn.execute(
+            select(func.count()).select_from(entries).where(entries.c.log_id == self.log_id)
+        ).scalar_one()
+        if count != row.size:
+            raise Conflict(
+                f"the log has {count} entries but its last signed head covers {row.size}: "
+                "run `evidence check`"
+            )
+        return row.size, merkle.Frontier.from_bytes(row.size, row.frontier)
+
+    def _insert_head(self, conn: Any, frontier: merkle.Frontier) -> Head:
+        head = Head(
+            self.log_id,
+            frontier.size,
+            frontier.root(),
+            timeutil.format_canonical(self.store.clock().astimezone(timeutil.zone("UTC"))),
+        )
+        head = replace(head, signature=crypto.sign(self._signing_key, head.message()))
+        conn.execute(
+            insert(heads).values(
+                log_id=self.log_id,
+                size=head.size,
+                root=head.root,
+                signed_at=head.signed_at,
+                signature=head.signature,
+                frontier=frontier.to_bytes(),
+            )
+        )
+        return head
+
+    def sign_current_head(self) -> Head:
+        """Sign the head of the log as it stands (used once at creation for the empty log)."""
+        with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            existing = conn.execute(
+                select(heads.c.size).where(heads.c.log_id == self.log_id).limit(1)
+            ).first()
+            if existing is not None:
+                return self.head()
+            return self._insert_head(conn, merkle.Frontier())
+
+    # --- corrections --------------------------------------------------------------------------
+
+    def amend(
+        self,
+        seq: int,
+        changes: dict[str, Any],
+        reason: str = "",
+        new_time: datetime | None = None,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> Entry:
+        target = self.entry(seq)
+        if target.retracted_by is not None:
+            raise Conflict(f"entry {seq} was retracted by entry {target.retracted_by}")
+        draft = model.amendment_draft(
+            target, self.store.clock(), changes, reason, new_time, attachments
+        )
+        return self.append([draft])[0]
+
+    def retract(self, seq: int, reason: str) -> Entry:
+        target = self.entry(seq)
+        if target.retracted_by is not None:
+            raise Conflict(f"entry {seq} was already retracted by entry {target.retracted_by}")
+        return self.append([model.retraction_draft(target, self.store.clock(), reason)])[0]
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        with self.store.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(entries).where(entries.c.log_id == self.log_id)
+            ).scalar_one()
+
+    def _decrypt(self, row: Any) -> Entry:
+        plain = self._sealer.unseal(row.sealed, hashing.entry_aad(self.log_id, row.seq))
+        salt, encoded = plain[: hashing.SALT_BYTES], plain[hashing.SALT_BYTES :]
+        if hashing.commitment(salt, encoded) != row.commitment:
+            raise DecryptionFailed(f"entry {row.seq} does not match its commitment")
+        return model.entry_from_document(canonical.decode(encoded), row.commitment)
+
+    def _rows(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[Any]:
+        query = select(entries).where(entries.c.log_id == self.log_id)
+        if since is not None:
+            query = query.where(entries.c.occurred_us >= timeutil.to_micros(since))
+        if until is not None:
+            query = query.where(entries.c.occurred_us < timeutil.to_micros(until))
+        with self.store.engine.connect() as conn:
+            result = conn.execution_options(yield_per=2000).execute(query.order_by(entries.c.seq))
+            yield from result
+
+    def entries(self, since: datetime | None = None, until: datetime | None = None) -> list[Entry]:
+        """Entries in log order, each marked with the corrections that refer to it."""
+        everything = [self._decrypt(row) for row in self._rows()]
+        amended: dict[int, list[int]] = {}
+        retracted: dict[int, int] = {}
+        for entry in everything:
+            if entry.kind == "amend":
+                amended.setdefault(entry.target or 0, []).append(entry.seq)
+            elif entry.kind == "retract":
+                retracted.setdefault(entry.target or 0, entry.seq)
+        selected = []
+        for entry in everything:
+            if since is not None and entry.occurred_at < since:
+                continue
+            if until is not None and entry.occurred_at >= until:
+                continue
+            selected.append(
+                replace(
+                    entry,
+                    amended_by=tuple(amended.get(entry.seq, ())),
+                    retracted_by=retracted.get(entry.seq),
+                )
+            )
+        return selected
+
+    def entry(self, seq: int) -> Entry:
+        with self.store.engine.connect() as conn:
+            row = conn.execute(
+                select(entries).where(entries.c.log_id == self.log_id, entries.c.seq == seq)
+            ).first()
+        if row is None:
+            raise NotFound(f"there is no entry {seq}")
+        entry = self._decrypt(row)
+        corrections = [e for e in self.entries() if e.target == seq]
+        return replace(
+            entry,
+            amended_by=tuple(e.seq for e in corrections if e.kind == "amend"),
+            retracted_by=next((e.seq for e in corrections if e.kind == "retract"), None),
+        )
+
+    def head(self) -> Head:
+        return self.heads()[-1]
+
+    def heads(self) -> list[Head]:
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(heads).where(heads.c.log_id == self.log_id).order_by(heads.c.size)
+            ).all()
+        return [Head(self.log_id, r.size, r.root, r.signed_at, r.signature) for r in rows]
+
+    def first_head_covering(self, seq: int) -> Head | None:
+        return next((h for h in self.heads() if h.size > seq), None)
+
+    def leaves(self) -> list[bytes]:
+        with self.store.engine.connect() as conn:
+            commitments = conn.execute(
+                select(entries.c.commitment)
+                .where(entries.c.log_id == self.log_id)
+                .order_by(entries.c.seq)
+            ).scalars()
+            return [hashing.leaf(c) for c in commitments]
+
+    # --- verification -------------------------------------------------------------------------
+
+    def check(self, witness: Head | None = None) -> CheckReport:
+        """Recompute everything: entries, commitments, tree, head signatures, attachments."""
+        from evidence.verify_store import check_log
+
+        return check_log(self, witness)
+
+    # Accessors for the checker, which lives in its own module.
+    def _check_access(self) -> tuple[crypto.Sealer, BlobKeys]:
+        return self._sealer, self._blob_keys

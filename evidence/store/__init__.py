@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, engines, migrations and the encrypted blob folder."""

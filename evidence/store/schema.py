@@ -1,0 +1,74 @@
+"""The tables. Everything sensitive is sealed; see docs/SECURITY.md for what stays clear.
+
+Entries and heads are append-only: the migrations add triggers that refuse
+UPDATE and DELETE on them, and no code in the project issues either.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class LogRow(Base):
+    """One evidence log: its zone, its public key and its sealed signing key."""
+
+    __tablename__ = "logs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    zone: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    signing_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    format_version: Mapped[int] = mapped_column(Integer)
+
+
+class KeySlotRow(Base):
+    """The log's data key, wrapped by one secret (passphrase, recovery code, session…)."""
+
+    __tablename__ = "key_slots"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    kdf: Mapped[str | None] = mapped_column(Text, nullable=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class EntryRow(Base):
+    """One sealed entry. Only its place, its two instants and its commitment are clear."""
+
+    __tablename__ = "entries"
+
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    occurred_us: Mapped[int] = mapped_column(BigInteger)
+    recorded_us: Mapped[int] = mapped_column(BigInteger)
+    commitment: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_entries_log_occurred", "log_id", "occurred_us"),)
+
+
+class HeadRow(Base):
+    """A signed tree head; every one is kept so any past head can be proven a prefix."""
+
+    __tablename__ = "heads"
+
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_at: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+logs = LogRow.__table__
+key_slots = KeySlotRow.__table__
+entries = EntryRow.__table__
+heads = HeadRow.__table__

@@ -1,0 +1,96 @@
+"""Instants and zones: parse what a borrower types, render with the zone shown.
+
+Instants are kept in UTC with the offset at which they were given; a time
+written without a zone is read in the log's zone (default Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from evidence.errors import InvalidInput
+
+DEFAULT_ZONE = "Asia/Shanghai"
+# A claimed time later than the store's clock by more than this is a typo, not evidence.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+_SEPARATORS = re.compile(r"[/.年月]")
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {name!r}") from exc
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_instant(text: str, default_zone: tzinfo, now: datetime | None = None) -> datetime:
+    """Parse an ISO-like time ('2026-11-20 23:15', '2026/11/20 23:15:05+08:00', 'now')."""
+    raw = text.strip()
+    if raw.lower() in {"now", "现在"}:
+        return (now or utc_now()).astimezone(default_zone)
+    cleaned = _SEPARATORS.sub("-", raw).replace("日", " ").strip()
+    if cleaned.endswith(("Z", "z")):
+        cleaned = cleaned[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(cleaned)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"cannot read the time {raw!r}: write it like 2026-11-20 23:15 or 2026-11-20T23:15+08:00"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_zone)
+    return parsed
+
+
+def parse_day(text: str, default_zone: tzinfo, end: bool = False) -> datetime:
+    """A date or a time used as a range bound; a bare date covers the whole local day."""
+    raw = text.strip()
+    try:
+        day = date.fromisoformat(_SEPARATORS.sub("-", raw))
+    except ValueError:
+        return parse_instant(raw, default_zone)
+    start = datetime(day.year, day.month, day.day, tzinfo=default_zone)
+    return start + timedelta(days=1) if end else start
+
+
+def to_micros(instant: datetime) -> int:
+    """UTC microseconds since the epoch: the clear, sortable column."""
+    delta = instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+
+
+def format_canonical(instant: datetime) -> str:
+    """RFC 3339 with the original offset; microseconds only when present."""
+    if instant.tzinfo is None:
+        raise InvalidInput("time without a zone")
+    offset = instant.utcoffset() or timedelta(0)
+    fixed = instant.replace(tzinfo=None)
+    text = fixed.isoformat(timespec="microseconds" if fixed.microsecond else "seconds")
+    if offset == timedelta(0) and instant.tzinfo is UTC:
+        return text + "Z"
+    total = int(offset.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    hours, minutes = divmod(abs(total) // 60, 60)
+    return f"{text}{sign}{hours:02d}:{minutes:02d}"
+
+
+def parse_canonical(text: str) -> datetime:
+    value = text[:-1] + "+00:00" if text.endswith("Z") else text
+    return datetime.fromisoformat(value)
+
+
+def format_local(instant: datetime, zone_info: tzinfo) -> str:
+    """For people: local wall time with the zone's abbreviation or offset."""
+    local = instant.astimezone(zone_info)
+    return local.strftime("%Y-%m-%d %H:%M:%S %z")
