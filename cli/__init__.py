@@ -1,0 +1,1 @@
+"""The `evidence` command line: parses input, calls the core, renders output."""

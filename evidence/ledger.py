@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -380,7 +380,7 @@ class Log:
             self.log_id,
             frontier.size,
             frontier.root(),
-            timeutil.format_canonical(self.store.clock().astimezone(timeutil.zone("UTC"))),
+            timeutil.format_canonical(self.store.clock().astimezone(UTC)),
         )
         head = replace(head, signature=crypto.sign(self._signing_key, head.message()))
         conn.execute(

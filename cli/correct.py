@@ -1,0 +1,85 @@
+"""Corrections: amend and retract append new entries; the original is never touched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli import context
+from cli.context import store_options
+from cli.record import ATTACH
+
+FIELD_OPTIONS = [
+    click.option("--platform"),
+    click.option("--collector"),
+    click.option("--said", "--body", "said"),
+    click.option("--note"),
+    click.option("--tag", "tags", multiple=True),
+    click.option("--number"),
+    click.option("--direction", type=click.Choice(["incoming", "outgoing"])),
+    click.option("--duration", type=click.IntRange(0)),
+    click.option("--answered/--not-answered", default=None),
+    click.option("--channel"),
+    click.option("--sender"),
+    click.option("--who", "contact_name"),
+    click.option("--relation"),
+    click.option("--location"),
+    click.option("--people"),
+]
+
+
+def _with_field_options(function: Any) -> Any:
+    for option in reversed(FIELD_OPTIONS):
+        function = option(function)
+    return function
+
+
+@click.command()
+@store_options
+@click.argument("seq", type=click.IntRange(0))
+@click.option("--reason", default="", help="Why the correction is made.")
+@click.option("--at", "at", help="The corrected time of the event.")
+@_with_field_options
+@ATTACH
+def amend(
+    store_path: Path | None,
+    database_url: str | None,
+    log_id: str | None,
+    seq: int,
+    reason: str,
+    at: str | None,
+    attachments: tuple[Path, ...],
+    **changes: Any,
+) -> None:
+    """Correct entry SEQ by appending an amendment (field options as for `log`).
+
+    The original entry stays as it was; `list` and `show` mark it as amended.
+    """
+    from evidence import timeutil
+
+    log = context.unlock(context.location(store_path, database_url, log_id))
+    changes["tags"] = list(changes.get("tags") or [])
+    new_time = timeutil.parse_instant(at, log.zone) if at else None
+    stored = []
+    for path in attachments:
+        with path.open("rb") as handle:
+            stored.append(log.add_attachment(handle, path.name))
+    entry = log.amend(seq, changes, reason, new_time, tuple(stored))
+    context.remember_head(log.head())
+    click.echo(f"Recorded amendment #{entry.seq} of entry #{seq}.")
+
+
+@click.command()
+@store_options
+@click.argument("seq", type=click.IntRange(0))
+@click.option("--reason", required=True, help="Why the entry is withdrawn.")
+def retract(
+    store_path: Path | None, database_url: str | None, log_id: str | None, seq: int, reason: str
+) -> None:
+    """Withdraw entry SEQ by appending a retraction; it stays visible as retracted."""
+    log = context.unlock(context.location(store_path, database_url, log_id))
+    entry = log.retract(seq, reason)
+    context.remember_head(log.head())
+    click.echo(f"Recorded retraction #{entry.seq} of entry #{seq}.")
