@@ -95,7 +95,11 @@ def open_store(where: Location, create: bool = False) -> Store:
         )
     if not where.database_url:
         where.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return Store.open(where.url, where.path / "blobs")
+    store = Store.open(where.url, where.path / "blobs")
+    current = click.get_current_context(silent=True)
+    if current is not None:
+        current.call_on_close(store.close)
+    return store
 
 
 def pick_log(store: Store, where: Location) -> str:

@@ -42,8 +42,11 @@ def init(
     timeutil.zone(zone)
     where = context.location(store_path, database_url, log_id)
     store = context.open_store(where, create=True)
-    if store.log_ids() and not database_url:
-        raise Conflict(f"there is already an evidence log at {where.path}")
+    if store.log_ids() and not log_id:
+        raise Conflict(
+            f"there is already an evidence log at {where.describe()}"
+            " (a shared database may hold several: give the new one an id with --log)"
+        )
     secret = context.passphrase("Choose a passphrase", confirm=True)
     log, code = store.create_log(
         secret, zone=zone, kdf=crypto.KdfParams.fresh(memory_kib=kdf_memory * 1024), log_id=log_id

@@ -109,7 +109,10 @@ class Store:
         """Create a log; return it unlocked and its recovery code (shown once, never stored)."""
         timeutil.zone(zone)
         crypto.normalize_passphrase(passphrase)
-        log_id = log_id or str(uuid.uuid4())
+        try:
+            log_id = str(uuid.UUID(log_id)) if log_id else str(uuid.uuid4())
+        except ValueError as exc:
+            raise InvalidInput("a log id is a UUID, e.g. 0b7e4c1a-…") from exc
         data_key = crypto.random_bytes(crypto.KEY_BYTES)
         signing_key = crypto.new_signing_key()
         sealed_signing = crypto.seal(
