@@ -87,7 +87,9 @@ def list_entries(
             continue
         if platform and entry.fields.get("platform") != platform:
             continue
-        if number and not ("number" in entry.fields and phone.matches(entry.fields["number"], number)):
+        if number and not (
+            "number" in entry.fields and phone.matches(entry.fields["number"], number)
+        ):
             continue
         selected.append(entry)
     if as_json:
@@ -109,7 +111,9 @@ def list_entries(
         for e in selected
     ]
     click.echo(
-        table(["#", "when", "kind", "who", "platform", "what", "marks"], rows, {3: 18, 4: 12, 5: 40})
+        table(
+            ["#", "when", "kind", "who", "platform", "what", "marks"], rows, {3: 18, 4: 12, 5: 40}
+        )
     )
     click.echo(f"{len(selected)} entries (times in {log.info.zone}).")
 
@@ -212,7 +216,9 @@ def attachment(
     target = Path(out)
     if target.exists() and not force:
         raise Conflict(f"{target} exists: choose another --out or add --force")
-    handle, temp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".evidence-")
+    handle, temp = tempfile.mkstemp(
+        dir=target.parent if str(target.parent) else ".", prefix=".evidence-"
+    )
     try:
         with os.fdopen(handle, "wb") as sink:
             for chunk in chunks:

@@ -117,7 +117,9 @@ def pick_log(store: Store, where: Location) -> str:
     return ids[0]
 
 
-def passphrase(prompt: str = "Passphrase", confirm: bool = False, env: str = "EVIDENCE_PASSPHRASE") -> str:
+def passphrase(
+    prompt: str = "Passphrase", confirm: bool = False, env: str = "EVIDENCE_PASSPHRASE"
+) -> str:
     """From the environment (scripts, tests) or a prompt without echo."""
     value = os.environ.get(env)
     if value is None:

@@ -13,7 +13,9 @@ from cli.context import store_options
 
 def _print_recovery_code(code: str) -> None:
     click.echo("")
-    click.echo("Recovery code (write it on paper and keep it somewhere safe; it is shown only once):")
+    click.echo(
+        "Recovery code (write it on paper and keep it somewhere safe; it is shown only once):"
+    )
     click.echo(f"    {code}")
     click.echo("With it, `evidence recover` sets a new passphrase if you forget yours.")
 
@@ -29,7 +31,11 @@ def _print_recovery_code(code: str) -> None:
     help="MiB of memory the passphrase hashing uses; more is slower to guess.",
 )
 def init(
-    store_path: Path | None, database_url: str | None, log_id: str | None, zone: str, kdf_memory: int
+    store_path: Path | None,
+    database_url: str | None,
+    log_id: str | None,
+    zone: str,
+    kdf_memory: int,
 ) -> None:
     """Create a new encrypted evidence log.
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from cli import browse, correct, keys, maintenance, record
-from cli.exit_codes import ExitCode, for_error
+from cli.exit_codes import for_error
 from cli.render import clean
 
 
@@ -39,7 +39,9 @@ def _report(error: Exception) -> None:
     elif isinstance(error, EvidenceError):
         click.echo(f"error: {clean(error)}", err=True)
     elif isinstance(error, OSError):
-        click.echo(f"error: {clean(error.strerror or error)}: {clean(error.filename or '')}", err=True)
+        click.echo(
+            f"error: {clean(error.strerror or error)}: {clean(error.filename or '')}", err=True
+        )
     else:
         click.echo(
             f"internal error ({type(error).__name__}); nothing was changed by the failed step. "

@@ -82,7 +82,9 @@ def restore(
     where = context.location(store_path, database_url, log_id)
     store = context.open_store(where, create=True)
     if store.log_ids() and not database_url:
-        raise Conflict(f"there is already an evidence log at {where.path}: restore into another --store")
+        raise Conflict(
+            f"there is already an evidence log at {where.path}: restore into another --store"
+        )
     secret = context.passphrase()
     restored, report = restore_backup(archive, store, secret)
     head = store.unlock(restored, secret).head()

@@ -25,9 +25,13 @@ def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Options every kind of event has."""
     for option in reversed(
         [
-            click.option("--at", "at", help="When it happened (default now), e.g. '2026-11-20 23:15'."),
+            click.option(
+                "--at", "at", help="When it happened (default now), e.g. '2026-11-20 23:15'."
+            ),
             click.option("--platform", help="The lender or platform, e.g. 京东金条."),
-            click.option("--collector", help="Who the collector claimed to be (name, staff number)."),
+            click.option(
+                "--collector", help="Who the collector claimed to be (name, staff number)."
+            ),
             click.option("--said", "--body", "said", help="What was said or written, verbatim."),
             click.option("--tag", "tags", multiple=True, help="A label, e.g. threat. Repeatable."),
             click.option("--note", help="Your own remark."),
@@ -96,7 +100,9 @@ def _make_command(kind: str) -> click.Command:
     def command(**options: Any) -> None:
         _record(kind, options)
 
-    command.__doc__ = HELP[kind] + "\n\nThe time defaults to now; a time without a zone is in the log's zone."
+    command.__doc__ = (
+        HELP[kind] + "\n\nThe time defaults to now; a time without a zone is in the log's zone."
+    )
     for option in reversed(KIND_OPTIONS[kind]):
         command = option(command)
     return click.command(name=kind)(common_options(command))
@@ -112,7 +118,9 @@ def _record(kind: str, options: dict[str, Any]) -> None:
     at = options.pop("at")
     options["tags"] = list(options.get("tags") or [])
     log = context.unlock(where)
-    occurred = timeutil.parse_instant(at, log.zone) if at else timeutil.utc_now().astimezone(log.zone)
+    occurred = (
+        timeutil.parse_instant(at, log.zone) if at else timeutil.utc_now().astimezone(log.zone)
+    )
     model.validate_fields(kind, options)  # fail before storing any attachment
     attachments = tuple(_store_attachment(log, path) for path in paths)
     entry = log.append([model.make_draft(kind, occurred, options, attachments)])[0]
@@ -126,7 +134,8 @@ def _record(kind: str, options: dict[str, Any]) -> None:
     number = entry.fields.get("number")
     if number and number["class"] == phone.UNKNOWN:
         click.echo(
-            f"note: {clean(number['raw'])} is not a number we recognise; it is kept exactly as typed.",
+            f"note: {clean(number['raw'])} is not a number we recognise; "
+            "it is kept exactly as typed.",
             err=True,
         )
     click.echo(f"Log head: {head.size} entries, root {head.root.hex()[:16]}…")

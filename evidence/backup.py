@@ -59,12 +59,12 @@ def _copy_rows(source: Engine, target: Engine, log_id: str) -> None:
     reader = source.connect()
     if source.dialect.name == "postgresql":
         reader = reader.execution_options(isolation_level="REPEATABLE READ")
-    with reader, reader.begin(), target.connect().execution_options(**WRITE) as writer:
-        with writer.begin():
-            for table, query in _tables(log_id):
-                result = reader.execution_options(yield_per=_COPY_BATCH).execute(query)
-                for batch in result.mappings().partitions(_COPY_BATCH):
-                    writer.execute(insert(table), [dict(row) for row in batch])
+    writer = target.connect().execution_options(**WRITE)
+    with reader, reader.begin(), writer, writer.begin():
+        for table, query in _tables(log_id):
+            result = reader.execution_options(yield_per=_COPY_BATCH).execute(query)
+            for batch in result.mappings().partitions(_COPY_BATCH):
+                writer.execute(insert(table), [dict(row) for row in batch])
 
 
 def create_backup(store: Store, log_id: str, out: Path) -> BackupSummary:
@@ -126,7 +126,9 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
     if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
         raise InvalidInput("the backup's manifest is damaged")
     names = {f.get("path") for f in files}
-    if DATABASE not in names or any(n != DATABASE and not _BLOB_MEMBER.match(str(n)) for n in names):
+    if DATABASE not in names or any(
+        n != DATABASE and not _BLOB_MEMBER.match(str(n)) for n in names
+    ):
         raise InvalidInput("the backup lists files it should not contain")
     if set(archive.namelist()) != names | {MANIFEST}:
         raise IntegrityFailure("the backup's files differ from its manifest")

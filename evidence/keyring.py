@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from evidence import crypto
 from evidence.errors import DecryptionFailed, InvalidInput, WrongSecret
 
-PASSPHRASE = "passphrase"
+PASSPHRASE = "passphrase"  # noqa: S105 (a slot kind, not a secret)
 RECOVERY = "recovery"
 RECOVERY_BYTES = 20  # 160 bits, 32 base32 characters
 

@@ -102,7 +102,7 @@ def test_altered_database_in_backup_is_refused(store, log, make_draft, tmp_path,
         return data
 
     _rewrite(archive, bad, flip)
-    with pytest.raises(IntegrityFailure, match="store.sqlite3"):
+    with pytest.raises(IntegrityFailure, match=r"store\.sqlite3"):
         restore_backup(bad, target, PASSPHRASE)
     assert target.log_ids() == []
 

@@ -117,7 +117,9 @@ def test_log_call_as_in_the_readme(evidence: Evidence, recording: Path) -> None:
         ("other", ["--said", "在小区贴了催收单"], "said", "在小区贴了催收单"),
     ],
 )
-def test_log_each_kind(evidence: Evidence, kind: str, args: list[str], field: str, value: str) -> None:
+def test_log_each_kind(
+    evidence: Evidence, kind: str, args: list[str], field: str, value: str
+) -> None:
     evidence.init()
     evidence("log", kind, "--at", "2026-11-21 09:00", *args)
     listed = json.loads(evidence("list", "--json").output)
@@ -142,7 +144,10 @@ def test_time_without_zone_is_in_the_log_zone_and_default_is_now(evidence: Evide
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["log", "call", "--number", "13812345678", "--at", "next tuesday"], "cannot read the time"),
+        (
+            ["log", "call", "--number", "13812345678", "--at", "next tuesday"],
+            "cannot read the time",
+        ),
         (["log", "call", "--number", "13812345678", "--at", "2099-01-01 10:00"], "in the future"),
         (["log", "other"], "needs said"),
         (["log", "call", "--number", "138", "--duration", "-5"], "-5"),
@@ -168,9 +173,7 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(
 def test_wrong_passphrase_exits_3_and_changes_nothing(evidence: Evidence) -> None:
     evidence.init()
     before = evidence.rows()
-    result = evidence(
-        "log", "other", "--said", "x", env={"EVIDENCE_PASSPHRASE": "not it"}, code=3
-    )
+    result = evidence("log", "other", "--said", "x", env={"EVIDENCE_PASSPHRASE": "not it"}, code=3)
     assert "wrong passphrase" in result.output
     assert PASSPHRASE not in result.output and "not it" not in result.output
     assert evidence.rows() == before
@@ -234,7 +237,9 @@ def test_attachment_round_trip_and_no_overwrite(
     evidence: Evidence, recording: Path, tmp_path: Path
 ) -> None:
     evidence.init()
-    evidence("log", "contact", "--who", "老板", "--attach", str(recording), "--attach", str(recording))
+    evidence(
+        "log", "contact", "--who", "老板", "--attach", str(recording), "--attach", str(recording)
+    )
     sha = json.loads(evidence("show", "0", "--json").output)["attachments"][0]["sha256"]
     out = tmp_path / "out.m4a"
     evidence("attachment", sha, "--out", str(out))
@@ -253,7 +258,9 @@ def test_check_passes_then_names_the_altered_attachment(
     evidence("log", "call", "--number", "13812345678", "--attach", str(recording))
     ok = evidence("check").output
     assert "OK: the log is intact" in ok and "1 attachments" in ok
-    blob = next(p for p in (evidence.store / "blobs").rglob("*") if p.is_file() and p.parent.name != "tmp")
+    blob = next(
+        p for p in (evidence.store / "blobs").rglob("*") if p.is_file() and p.parent.name != "tmp"
+    )
     data = bytearray(blob.read_bytes())
     data[100] ^= 1
     blob.write_bytes(bytes(data))
@@ -286,9 +293,10 @@ def test_passwd_and_recover(evidence: Evidence) -> None:
     evidence("log", "other", "--said", "evidence before")
     evidence("passwd", env={"EVIDENCE_NEW_PASSPHRASE": "second passphrase"})
     evidence("list", code=ExitCode.WRONG_SECRET)
-    assert "evidence before" in evidence(
-        "list", env={"EVIDENCE_PASSPHRASE": "second passphrase"}
-    ).output
+    assert (
+        "evidence before"
+        in evidence("list", env={"EVIDENCE_PASSPHRASE": "second passphrase"}).output
+    )
     evidence(
         "recover",
         env={"EVIDENCE_RECOVERY_CODE": "AAAA-" + code[5:], "EVIDENCE_NEW_PASSPHRASE": "x" * 9},
