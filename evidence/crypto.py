@@ -217,9 +217,9 @@ def encrypt_stream(
     sink.write(header)
     size = 0
     index = 0
-    current = source.read(chunk_size)
+    current = _read_full(source, chunk_size)
     while True:
-        following = source.read(chunk_size) if len(current) == chunk_size else b""
+        following = _read_full(source, chunk_size) if len(current) == chunk_size else b""
         digest.update(current)
         size += len(current)
         final = not following
@@ -229,6 +229,19 @@ def encrypt_stream(
             return digest.digest(), size
         index += 1
         current = following
+
+
+def _read_full(source: BinaryIO, size: int) -> bytes:
+    """Read exactly ``size`` bytes unless the stream ends: pipes and sockets return less."""
+    parts = []
+    wanted = size
+    while wanted:
+        part = source.read(wanted)
+        if not part:
+            break
+        parts.append(part)
+        wanted -= len(part)
+    return b"".join(parts)
 
 
 def decrypt_stream(
