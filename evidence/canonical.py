@@ -41,12 +41,52 @@ def _check(value: Any, path: str) -> None:
     raise InvalidInput(f"{path}: {type(value).__name__} cannot be encoded canonically")
 
 
+def _plain(value: Any) -> bool:
+    """A fast pre-check: True only when ``value`` certainly passes :func:`_check`.
+
+    It accepts exact built-in types only and leaves strings to the final UTF-8
+    encoding (the one way a ``str`` can fail); anything else is handed to
+    :func:`_check`, which then raises the precise error (or accepts it).
+    """
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            item_kind = type(item)
+            if item_kind is str or item is None or item_kind is bool:
+                continue
+            if item_kind is int:
+                if -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    continue
+                return False
+            if not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    return False
+
+
+# Exactly what json.dumps builds for these arguments, made once instead of per call.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+
+
 def encode(value: Any) -> bytes:
     """Return the canonical UTF-8 bytes of ``value`` (RFC 8785 subset)."""
-    _check(value, "$")
-    return json.dumps(
-        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("utf-8")
+    if not _plain(value):
+        _check(value, "$")
+    try:
+        return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        _check(value, "$")  # raises InvalidInput naming the text that is not valid Unicode
+        raise
 
 
 def decode(data: bytes) -> Any:

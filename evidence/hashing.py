@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from evidence import merkle
 
@@ -36,7 +37,13 @@ def leaf(commitment_bytes: bytes) -> bytes:
 
 def entry_aad(log_id: str, seq: int) -> bytes:
     """Binds an entry's ciphertext to its log and position."""
-    return ENTRY_AAD_PREFIX + log_id.encode("ascii") + b"\x00" + seq.to_bytes(8, "big")
+    return _entry_aad_prefix(log_id) + seq.to_bytes(8, "big")
+
+
+@lru_cache(maxsize=64)
+def _entry_aad_prefix(log_id: str) -> bytes:
+    """The part of :func:`entry_aad` that is the same for every entry of a log."""
+    return ENTRY_AAD_PREFIX + log_id.encode("ascii") + b"\x00"
 
 
 def signing_key_aad(log_id: str) -> bytes:

@@ -11,10 +11,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Dialect, Engine, func, insert, select
 
 from evidence import canonical, crypto, hashing, keyring, merkle, model, timeutil
 from evidence.errors import (
@@ -34,6 +35,36 @@ from evidence.store.schema import entries, heads, key_slots, logs
 
 FORMAT_VERSION = 1
 Clock = Callable[[], datetime]
+_ENTRY_COLUMNS = ("log_id", "seq", "occurred_us", "recorded_us", "commitment", "sealed")
+
+
+@lru_cache(maxsize=16)
+def _entry_insert(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The INSERT for ``entries`` compiled once per dialect, with its parameter order."""
+    compiled = insert(entries).compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ()) if compiled.positional else None
+    if order is not None and set(order) != set(_ENTRY_COLUMNS):
+        raise RuntimeError("the entries table does not have the expected columns")
+    return str(compiled), order
+
+
+def _insert_entries(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert entry rows (tuples in ``_ENTRY_COLUMNS`` order) with one executemany.
+
+    The values are already plain ``str``, ``int`` and ``bytes``, so they go to the
+    driver as they are: ``conn.execute(insert(entries), dicts)`` would build and
+    bind-process a parameter set per row, costing about as much as sealing the entry.
+    """
+    statement, order = _entry_insert(conn.dialect)
+    params: list[Any]
+    if order is None:  # named parameters (PostgreSQL's pyformat)
+        params = [dict(zip(_ENTRY_COLUMNS, row, strict=True)) for row in rows]
+    elif order == _ENTRY_COLUMNS:
+        params = rows
+    else:
+        index = [_ENTRY_COLUMNS.index(name) for name in order]
+        params = [tuple(row[i] for i in index) for row in rows]
+    conn.exec_driver_sql(statement, params)
 
 
 @dataclass(frozen=True)
@@ -77,9 +108,10 @@ class Store:
         engine = make_engine(url)
         try:
             migrate.upgrade(engine)
-        except EvidenceError:
-            raise
         except Exception as exc:
+            engine.dispose()  # a store that does not open keeps no connection
+            if isinstance(exc, EvidenceError):
+                raise
             raise StoreUnavailable(f"cannot open the store: {type(exc).__name__}") from exc
         return cls(engine, blob_root, clock)
 
@@ -317,40 +349,39 @@ class Log:
         """Append drafts in one transaction and sign the new head. All or nothing."""
         if not drafts:
             return []
+        log_id, zone_name = self.log_id, self.info.zone
+        clock, seal, salt_bytes = self.store.clock, self._sealer.seal, hashing.SALT_BYTES
         with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            conn.execute(select(logs.c.id).where(logs.c.id == self.log_id).with_for_update())
+            conn.execute(select(logs.c.id).where(logs.c.id == log_id).with_for_update())
             size, frontier = self._latest_frontier(conn)
-            rows, made = [], []
-            salts = crypto.random_bytes(hashing.SALT_BYTES * len(drafts))
+            rows: list[tuple[Any, ...]] = []
+            made: list[Entry] = []
+            salts = crypto.random_bytes(salt_bytes * len(drafts))
             for offset, draft in enumerate(drafts):
                 seq = size + offset
-                recorded_at = self.store.clock()
+                recorded_at = clock()
                 if draft.occurred_at > recorded_at + timeutil.FUTURE_TOLERANCE:
-                    raise InvalidInput(
-                        f"the time {timeutil.format_local(draft.occurred_at, self.zone)} is in the future"
-                    )
-                self._check_attachments(draft.attachments)
-                document = model.canonical_document(
-                    self.log_id, seq, draft, recorded_at, self.info.zone
-                )
+                    when = timeutil.format_local(draft.occurred_at, self.zone)
+                    raise InvalidInput(f"the time {when} is in the future")
+                if draft.attachments:
+                    self._check_attachments(draft.attachments)
+                document = model.canonical_document(log_id, seq, draft, recorded_at, zone_name)
                 encoded = canonical.encode(document)
-                salt = salts[offset * hashing.SALT_BYTES : (offset + 1) * hashing.SALT_BYTES]
+                salt = salts[offset * salt_bytes : (offset + 1) * salt_bytes]
                 commitment = hashing.commitment(salt, encoded)
                 frontier.append(hashing.leaf(commitment))
                 rows.append(
-                    {
-                        "log_id": self.log_id,
-                        "seq": seq,
-                        "occurred_us": timeutil.to_micros(draft.occurred_at),
-                        "recorded_us": timeutil.to_micros(recorded_at),
-                        "commitment": commitment,
-                        "sealed": self._sealer.seal(
-                            salt + encoded, hashing.entry_aad(self.log_id, seq)
-                        ),
-                    }
+                    (
+                        log_id,
+                        seq,
+                        timeutil.to_micros(draft.occurred_at),
+                        timeutil.to_micros(recorded_at),
+                        commitment,
+                        seal(salt + encoded, hashing.entry_aad(log_id, seq)),
+                    )
                 )
                 made.append(model.entry_from_document(document, commitment))
-            conn.execute(insert(entries), rows)
+            _insert_entries(conn, rows)
             self._insert_head(conn, frontier)
         return made
 
@@ -453,8 +484,11 @@ class Log:
             query = query.where(entries.c.occurred_us >= timeutil.to_micros(since))
         if until is not None:
             query = query.where(entries.c.occurred_us < timeutil.to_micros(until))
-        with self.store.engine.connect() as conn:
-            result = conn.execution_options(yield_per=2000).execute(query.order_by(entries.c.seq))
+        with (
+            self.store.engine.connect() as conn,
+            # Closed even when the reader stops early, so no server-side cursor is left open.
+            conn.execution_options(yield_per=2000).execute(query.order_by(entries.c.seq)) as result,
+        ):
             yield from result
 
     def entries(self, since: datetime | None = None, until: datetime | None = None) -> list[Entry]:

@@ -46,7 +46,7 @@ def _count(name: str, value: Any) -> int:
         raise InvalidInput(f"{name} must be a whole number")
     try:
         number = int(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: float("inf")
         raise InvalidInput(f"{name} must be a whole number") from exc
     if isinstance(value, float) and value != number:
         raise InvalidInput(f"{name} must be a whole number")

@@ -114,7 +114,13 @@ def key(number: dict[str, Any]) -> str:
     """What identifies a caller for counting and filtering: E.164, else the raw digits."""
     if number.get("e164"):
         return str(number["e164"])
-    return _FORMATTING.sub("", str(number.get("raw", "")))
+    digits = _FORMATTING.sub("", str(number.get("raw", "")))
+    if number.get("class") in (SHORT, SMS_PORT):
+        # 95188, +8695188 and 008695188 are one caller: key Chinese service numbers nationally.
+        if digits.startswith("00"):
+            digits = "+" + digits[2:]
+        digits = digits.removeprefix("+86")
+    return digits
 
 
 def matches(number: dict[str, Any], query: str) -> bool:

@@ -7,7 +7,7 @@ written without a zone is read in the log's zone (default Asia/Shanghai).
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evidence.errors import InvalidInput
@@ -15,8 +15,21 @@ from evidence.errors import InvalidInput
 DEFAULT_ZONE = "Asia/Shanghai"
 # A claimed time later than the store's clock by more than this is a typo, not evidence.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# A zero offset that is not UTC itself: a local time given as +00:00 (London in winter).
+_ZERO_OFFSET = timezone(timedelta(0), "+00:00")
 
-_SEPARATORS = re.compile(r"[/.年月]")
+# A leading date written 2026-11-20, 2026/11/20, 2026.11.20 or 2026年11月20日, then the rest.
+# Only the date part is rewritten: a dot in the time is a decimal point, not a separator.
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})(?:日\s*|[T\s]+|$)(.*)$")
+
+
+def _normalise_date(raw: str) -> str:
+    match = _DATE.match(raw)
+    if not match:
+        return raw
+    year, month, day, rest = match.groups()
+    text = f"{year}-{int(month):02d}-{int(day):02d}"
+    return f"{text} {rest}" if rest else text
 
 
 def zone(name: str) -> ZoneInfo:
@@ -35,7 +48,7 @@ def parse_instant(text: str, default_zone: tzinfo, now: datetime | None = None) 
     raw = text.strip()
     if raw.lower() in {"now", "现在"}:
         return (now or utc_now()).astimezone(default_zone)
-    cleaned = _SEPARATORS.sub("-", raw).replace("日", " ").strip()
+    cleaned = _normalise_date(raw)
     if cleaned.endswith(("Z", "z")):
         cleaned = cleaned[:-1] + "+00:00"
     try:
@@ -53,7 +66,7 @@ def parse_day(text: str, default_zone: tzinfo, end: bool = False) -> datetime:
     """A date or a time used as a range bound; a bare date covers the whole local day."""
     raw = text.strip()
     try:
-        day = date.fromisoformat(_SEPARATORS.sub("-", raw))
+        day = date.fromisoformat(_normalise_date(raw))
     except ValueError:
         return parse_instant(raw, default_zone)
     start = datetime(day.year, day.month, day.day, tzinfo=default_zone)
@@ -75,6 +88,10 @@ def format_canonical(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise InvalidInput("time without a zone")
     offset = instant.utcoffset() or timedelta(0)
+    if offset % timedelta(minutes=1):
+        # RFC 3339 offsets are whole minutes; a local mean time such as +08:05:43 (before
+        # 1901) would lose seconds and move the instant, so such a time is written in UTC.
+        instant, offset = instant.astimezone(UTC), timedelta(0)
     fixed = instant.replace(tzinfo=None)
     text = fixed.isoformat(timespec="microseconds" if fixed.microsecond else "seconds")
     if offset == timedelta(0) and instant.tzinfo is UTC:
@@ -86,8 +103,14 @@ def format_canonical(instant: datetime) -> str:
 
 
 def parse_canonical(text: str) -> datetime:
-    value = text[:-1] + "+00:00" if text.endswith("Z") else text
-    return datetime.fromisoformat(value)
+    if text.endswith("Z"):
+        return datetime.fromisoformat(text[:-1] + "+00:00")
+    parsed = datetime.fromisoformat(text)
+    if parsed.utcoffset() == timedelta(0):
+        # fromisoformat reads "+00:00" as UTC itself, which format_canonical writes as "Z";
+        # keep the offset as given so that formatting again gives back the same text.
+        parsed = parsed.replace(tzinfo=_ZERO_OFFSET)
+    return parsed
 
 
 def format_local(instant: datetime, zone_info: tzinfo) -> str:

@@ -37,8 +37,12 @@ def _check_entries(
     leaves: list[bytes] = []
     attachments: dict[str, tuple[int, Attachment]] = {}
     query = select(entries).where(entries.c.log_id == log.log_id).order_by(entries.c.seq)
-    with log.store.engine.connect() as conn:
-        for row in conn.execution_options(yield_per=2000).execute(query):
+    with (
+        log.store.engine.connect() as conn,
+        # Closed on the early return below too, so no server-side cursor is left open.
+        conn.execution_options(yield_per=2000).execute(query) as result,
+    ):
+        for row in result:
             expected = len(leaves)
             if row.seq != expected:
                 report.problems.append(
@@ -93,11 +97,13 @@ def _check_heads(log: Log, leaves: list[bytes], report: CheckReport, witness: He
         report.problems.append("the log has no signed head")
         return
     previous = 0
+    latest = 0  # the size of the newest head whose signature holds: a forged one covers nothing
     for head in all_heads:
         report.heads += 1
         if not crypto.verify_signature(log.info.public_key, head.signature, head.message()):
             report.problems.append(f"head of size {head.size}: the signature is not valid")
             continue
+        latest = head.size
         if head.size > len(leaves):
             report.problems.append(
                 f"head of size {head.size} covers entries {len(leaves)}–{head.size - 1}, "
@@ -110,22 +116,23 @@ def _check_heads(log: Log, leaves: list[bytes], report: CheckReport, witness: He
                 f"entries {first}–{head.size - 1}: they no longer match the head of size "
                 f"{head.size} signed at {head.signed_at} (an entry was edited, inserted or replaced)"
             )
+            # Later heads fail too; keep naming the range from the last head that still matches.
+            continue
         previous = head.size
-    latest = all_heads[-1]
-    if latest.size < len(leaves):
+    if latest < len(leaves):
         report.problems.append(
-            f"entries {latest.size}–{len(leaves) - 1} are not covered by any signed head "
+            f"entries {latest}–{len(leaves) - 1} are not covered by any signed head "
             "(inserted, or the newest heads were removed)"
         )
     if witness is not None:
         _check_witness(tree, latest, witness, report)
 
 
-def _check_witness(tree: merkle.Tree, latest: Head, witness: Head, report: CheckReport) -> None:
-    if witness.size > latest.size:
+def _check_witness(tree: merkle.Tree, latest: int, witness: Head, report: CheckReport) -> None:
+    if witness.size > latest:
         report.problems.append(
             f"the log was rolled back: a head of size {witness.size} was seen before, "
-            f"the store now ends at size {latest.size}"
+            f"the store now ends at size {latest}"
         )
     elif witness.size <= tree.size and tree.root(witness.size) != witness.root:
         report.problems.append(

@@ -108,6 +108,7 @@ def tamper(store: Store, statement: str, **params: Any) -> None:
         triggers = conn.execute(
             text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
         ).all()
+        conn.commit()
         with conn.begin():
             for name, _sql in triggers:
                 conn.execute(text(f"DROP TRIGGER {name}"))
