@@ -22,6 +22,7 @@ from evidence.errors import (
     Conflict,
     DecryptionFailed,
     EvidenceError,
+    IntegrityFailure,
     InvalidInput,
     NotFound,
     StoreUnavailable,
@@ -252,6 +253,10 @@ class Store:
             )
         except DecryptionFailed as exc:
             raise DecryptionFailed("the log's signing key does not open with its data key") from exc
+        if crypto.public_key_of(signing_key) != row.public_key:
+            raise IntegrityFailure(
+                "the log's stored public key is not the one of its signing key (replaced)"
+            )
         info = LogInfo(row.id, row.zone, row.public_key, timeutil.from_micros(row.created_us))
         return Log(self, info, data_key, signing_key)
 
@@ -274,7 +279,7 @@ class Log:
     def change_passphrase(self, new_passphrase: str, kdf: crypto.KdfParams | None = None) -> None:
         """Rewrap the data key under a new passphrase; the evidence is not re-encrypted."""
         now = timeutil.to_micros(self.store.clock())
-        params = kdf or crypto.KdfParams.fresh()
+        params = kdf or self._current_kdf_strength()
         row = Store._slot_row(
             self.log_id,
             lambda sid: keyring.wrap_with_passphrase(
@@ -289,6 +294,18 @@ class Log:
                 )
             )
             conn.execute(insert(key_slots), [row])
+
+    def _current_kdf_strength(self) -> crypto.KdfParams:
+        """A fresh salt at the cost the user chose for the passphrase slot in use."""
+        import json
+
+        default = crypto.KdfParams.fresh()
+        for row in self.store._slots(self.log_id, keyring.PASSPHRASE):
+            current = crypto.KdfParams.from_dict(json.loads(row.kdf or "{}"))
+            return crypto.KdfParams.fresh(
+                memory_kib=current.memory_kib, iterations=current.iterations
+            )
+        return default
 
     def replace_recovery_code(self) -> str:
         """Issue a new recovery code; the old one stops working."""
@@ -392,22 +409,33 @@ class Log:
 
     def _latest_frontier(self, conn: Any) -> tuple[int, merkle.Frontier]:
         row = conn.execute(
-            select(heads.c.size, heads.c.frontier)
+            select(heads.c.size, heads.c.root, heads.c.frontier)
             .where(heads.c.log_id == self.log_id)
             .order_by(heads.c.size.desc())
             .limit(1)
         ).first()
         if row is None:
             return 0, merkle.Frontier()
-        count = conn.execute(
-            select(func.count()).select_from(entries).where(entries.c.log_id == self.log_id)
-        ).scalar_one()
+        last = conn.execute(
+            select(func.max(entries.c.seq)).where(entries.c.log_id == self.log_id)
+        ).scalar()
+        count = 0 if last is None else last + 1
+        try:
+            frontier = merkle.Frontier.from_bytes(row.size, row.frontier)
+        except ValueError:
+            frontier = None
+        # Never sign on top of a damaged or inconsistent state: that would launder it.
         if count != row.size:
             raise Conflict(
                 f"the log has {count} entries but its last signed head covers {row.size}: "
-                "run `evidence check`"
+                "nothing was appended; run `evidence check`"
             )
-        return row.size, merkle.Frontier.from_bytes(row.size, row.frontier)
+        if frontier is None or frontier.root() != row.root:
+            raise Conflict(
+                f"the stored state of the head of size {row.size} is damaged: "
+                "nothing was appended; run `evidence check`"
+            )
+        return row.size, frontier
 
     def _insert_head(self, conn: Any, frontier: merkle.Frontier) -> Head:
         head = Head(

@@ -55,7 +55,8 @@ def parse_instant(text: str, default_zone: tzinfo, now: datetime | None = None) 
         parsed = datetime.fromisoformat(cleaned)
     except ValueError as exc:
         raise InvalidInput(
-            f"cannot read the time {raw!r}: write it like 2026-11-20 23:15 or 2026-11-20T23:15+08:00"
+            f"cannot read the time {raw!r}: "
+            "write it like 2026-11-20 23:15 or 2026-11-20T23:15+08:00"
         ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_zone)

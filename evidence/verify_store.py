@@ -114,7 +114,8 @@ def _check_heads(log: Log, leaves: list[bytes], report: CheckReport, witness: He
             first = previous if previous < head.size else head.size - 1
             report.problems.append(
                 f"entries {first}–{head.size - 1}: they no longer match the head of size "
-                f"{head.size} signed at {head.signed_at} (an entry was edited, inserted or replaced)"
+                f"{head.size} signed at {head.signed_at} "
+                "(an entry was edited, inserted or replaced)"
             )
             # Later heads fail too; keep naming the range from the last head that still matches.
             continue
@@ -125,7 +126,13 @@ def _check_heads(log: Log, leaves: list[bytes], report: CheckReport, witness: He
             "(inserted, or the newest heads were removed)"
         )
     if witness is not None:
-        _check_witness(tree, latest, witness, report)
+        if crypto.verify_signature(log.info.public_key, witness.signature, witness.message()):
+            _check_witness(tree, latest, witness, report)
+        else:
+            report.problems.append(
+                f"the head of size {witness.size} remembered on this machine is not signed by "
+                "this log's key (the remembered head was replaced)"
+            )
 
 
 def _check_witness(tree: merkle.Tree, latest: int, witness: Head, report: CheckReport) -> None:
@@ -152,7 +159,8 @@ def _check_attachments(
             continue
         except DecryptionFailed:
             report.problems.append(
-                f"attachment {sha} ({attachment.name}, entry {seq}) is altered, truncated or replaced"
+                f"attachment {sha} ({attachment.name}, entry {seq}) "
+                "is altered, truncated or replaced"
             )
             continue
         if size != attachment.size:
