@@ -36,7 +36,17 @@ from evidence.store.schema import entries, heads, key_slots, logs
 
 FORMAT_VERSION = 1
 Clock = Callable[[], datetime]
-_ENTRY_COLUMNS = ("log_id", "seq", "occurred_us", "recorded_us", "commitment", "sealed")
+_ENTRY_COLUMNS = (
+    "log_id",
+    "seq",
+    "occurred_us",
+    "recorded_us",
+    "commitment",
+    "sealed",
+    "dedup",
+)
+DEDUP_BYTES = 16
+_IN_BATCH = 500
 
 
 @lru_cache(maxsize=16)
@@ -80,6 +90,16 @@ class LogInfo:
     @property
     def fingerprint(self) -> str:
         return crypto.fingerprint(self.public_key)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """An entry opened for a third party: with the salt, its commitment can be recomputed."""
+
+    seq: int
+    salt: bytes
+    canonical: bytes
+    commitment: bytes
 
 
 @dataclass
@@ -273,6 +293,7 @@ class Log:
         self._signing_key = signing_key
         self._sealer = crypto.Sealer(crypto.derive_subkey(data_key, "entry", self.log_id.encode()))
         self._blob_keys = BlobKeys(data_key, self.log_id)
+        self._dedup_key = crypto.derive_subkey(data_key, "dedup", self.log_id.encode())
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -362,14 +383,44 @@ class Log:
 
     # --- appending ----------------------------------------------------------------------------
 
-    def append(self, drafts: Sequence[Draft]) -> list[Entry]:
-        """Append drafts in one transaction and sign the new head. All or nothing."""
+    def dedup_digest(self, key: str) -> bytes:
+        """The stored form of a dedup key: keyed, so it reveals nothing about the record."""
+        return crypto.keyed_hash(self._dedup_key, key.encode("utf-8"))[:DEDUP_BYTES]
+
+    def existing_dedup_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` are already in the log (for dry runs and import summaries)."""
+        with self.store.engine.connect() as conn:
+            return self._existing(conn, list(keys))
+
+    def _existing(self, conn: Any, keys: list[str]) -> set[str]:
+        by_digest = {self.dedup_digest(k): k for k in keys}
+        found: set[str] = set()
+        digests = list(by_digest)
+        for start in range(0, len(digests), _IN_BATCH):
+            chunk = digests[start : start + _IN_BATCH]
+            stored = conn.execute(
+                select(entries.c.dedup).where(
+                    entries.c.log_id == self.log_id, entries.c.dedup.in_(chunk)
+                )
+            ).scalars()
+            found.update(by_digest[d] for d in stored)
+        return found
+
+    def append(self, drafts: Sequence[Draft], skip_duplicates: bool = False) -> list[Entry]:
+        """Append drafts in one transaction and sign the new head. All or nothing.
+
+        A draft whose dedup key is already in the log (or earlier in the batch) is
+        skipped with ``skip_duplicates``, and refused as a conflict without it.
+        """
         if not drafts:
             return []
         log_id, zone_name = self.log_id, self.info.zone
         clock, seal, salt_bytes = self.store.clock, self._sealer.seal, hashing.SALT_BYTES
         with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(select(logs.c.id).where(logs.c.id == log_id).with_for_update())
+            drafts = self._without_duplicates(conn, drafts, skip_duplicates)
+            if not drafts:
+                return []
             size, frontier = self._latest_frontier(conn)
             rows: list[tuple[Any, ...]] = []
             made: list[Entry] = []
@@ -395,12 +446,31 @@ class Log:
                         timeutil.to_micros(recorded_at),
                         commitment,
                         seal(salt + encoded, hashing.entry_aad(log_id, seq)),
+                        self.dedup_digest(draft.dedup_key) if draft.dedup_key else None,
                     )
                 )
                 made.append(model.entry_from_document(document, commitment))
             _insert_entries(conn, rows)
             self._insert_head(conn, frontier)
         return made
+
+    def _without_duplicates(
+        self, conn: Any, drafts: Sequence[Draft], skip: bool
+    ) -> Sequence[Draft]:
+        keys = [d.dedup_key for d in drafts if d.dedup_key]
+        if not keys:
+            return drafts
+        seen = self._existing(conn, keys)
+        kept: list[Draft] = []
+        for draft in drafts:
+            if draft.dedup_key and draft.dedup_key in seen:
+                if not skip:
+                    raise Conflict("this record is already in the log")
+                continue
+            if draft.dedup_key:
+                seen.add(draft.dedup_key)
+            kept.append(draft)
+        return kept
 
     def _check_attachments(self, attachments: Iterable[Attachment]) -> None:
         for attachment in attachments:
@@ -558,6 +628,29 @@ class Log:
             amended_by=tuple(e.seq for e in corrections if e.kind == "amend"),
             retracted_by=next((e.seq for e in corrections if e.kind == "retract"), None),
         )
+
+    def disclose(self, seqs: Iterable[int]) -> list[Disclosure]:
+        """Salt and canonical bytes of chosen entries: what a bundle reveals, and nothing else."""
+        wanted = sorted(set(seqs))
+        found: list[Disclosure] = []
+        with self.store.engine.connect() as conn:
+            for start in range(0, len(wanted), _IN_BATCH):
+                chunk = wanted[start : start + _IN_BATCH]
+                rows = conn.execute(
+                    select(entries)
+                    .where(entries.c.log_id == self.log_id, entries.c.seq.in_(chunk))
+                    .order_by(entries.c.seq)
+                )
+                for row in rows:
+                    plain = self._sealer.unseal(row.sealed, hashing.entry_aad(self.log_id, row.seq))
+                    salt, encoded = plain[: hashing.SALT_BYTES], plain[hashing.SALT_BYTES :]
+                    if hashing.commitment(salt, encoded) != row.commitment:
+                        raise DecryptionFailed(f"entry {row.seq} does not match its commitment")
+                    found.append(Disclosure(row.seq, salt, encoded, row.commitment))
+        missing = set(wanted) - {d.seq for d in found}
+        if missing:
+            raise NotFound(f"there is no entry {min(missing)}")
+        return found
 
     def head(self) -> Head:
         return self.heads()[-1]

@@ -161,6 +161,9 @@ class Draft:
     fields: dict[str, Any]
     attachments: tuple[Attachment, ...] = ()
     source: dict[str, Any] | None = None
+    # What makes this record "the same" as one already logged (importers, API retries).
+    # Stored only as a keyed hash; not part of the committed document.
+    dedup_key: str | None = None
 
 
 def make_draft(
@@ -169,6 +172,7 @@ def make_draft(
     fields: Mapping[str, Any],
     attachments: tuple[Attachment, ...] = (),
     source: Mapping[str, Any] | None = None,
+    dedup_key: str | None = None,
 ) -> Draft:
     if occurred_at.tzinfo is None:
         raise InvalidInput("the time must carry a zone")
@@ -178,6 +182,7 @@ def make_draft(
         fields=validate_fields(kind, fields),
         attachments=tuple(attachments),
         source=dict(source) if source else None,
+        dedup_key=dedup_key,
     )
 
 

@@ -51,8 +51,12 @@ class EntryRow(Base):
     recorded_us: Mapped[int] = mapped_column(BigInteger)
     commitment: Mapped[bytes] = mapped_column(LargeBinary)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    dedup: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
-    __table_args__ = (Index("ix_entries_log_occurred", "log_id", "occurred_us"),)
+    __table_args__ = (
+        Index("ix_entries_log_occurred", "log_id", "occurred_us"),
+        Index("ux_entries_log_dedup", "log_id", "dedup", unique=True),
+    )
 
 
 class HeadRow(Base):
