@@ -449,7 +449,22 @@ class Log:
                         self.dedup_digest(draft.dedup_key) if draft.dedup_key else None,
                     )
                 )
-                made.append(model.entry_from_document(document, commitment))
+                # Built from the values just committed; parsing the document back would
+                # give the same entry at twice the cost.
+                made.append(
+                    Entry(
+                        log_id,
+                        seq,
+                        draft.kind,
+                        timeutil.as_committed(draft.occurred_at),
+                        timeutil.as_committed(recorded_at),
+                        zone_name,
+                        draft.fields,
+                        draft.attachments,
+                        draft.source,
+                        commitment,
+                    )
+                )
             _insert_entries(conn, rows)
             self._insert_head(conn, frontier)
         return made

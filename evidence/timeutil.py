@@ -74,10 +74,16 @@ def parse_day(text: str, default_zone: tzinfo, end: bool = False) -> datetime:
     return start + timedelta(days=1) if end else start
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MINUTE = timedelta(minutes=1)
+
+
 def to_micros(instant: datetime) -> int:
     """UTC microseconds since the epoch: the clear, sortable column."""
-    delta = instant.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if instant.tzinfo is None:
+        raise InvalidInput("time without a zone")
+    return (instant - _EPOCH) // _MICROSECOND
 
 
 def from_micros(micros: int) -> datetime:
@@ -85,22 +91,33 @@ def from_micros(micros: int) -> datetime:
 
 
 def format_canonical(instant: datetime) -> str:
-    """RFC 3339 with the original offset; microseconds only when present."""
+    """RFC 3339 with the original offset ("Z" for UTC); microseconds only when present.
+
+    RFC 3339 offsets are whole minutes: a local mean time such as +08:05:43 (Shanghai
+    before 1901) would lose seconds and move the instant, so such a time is written in UTC.
+    """
     if instant.tzinfo is None:
         raise InvalidInput("time without a zone")
     offset = instant.utcoffset() or timedelta(0)
-    if offset % timedelta(minutes=1):
-        # RFC 3339 offsets are whole minutes; a local mean time such as +08:05:43 (before
-        # 1901) would lose seconds and move the instant, so such a time is written in UTC.
-        instant, offset = instant.astimezone(UTC), timedelta(0)
-    fixed = instant.replace(tzinfo=None)
-    text = fixed.isoformat(timespec="microseconds" if fixed.microsecond else "seconds")
-    if offset == timedelta(0) and instant.tzinfo is UTC:
-        return text + "Z"
-    total = int(offset.total_seconds())
-    sign = "+" if total >= 0 else "-"
-    hours, minutes = divmod(abs(total) // 60, 60)
-    return f"{text}{sign}{hours:02d}:{minutes:02d}"
+    if offset % _MINUTE:
+        instant = instant.astimezone(UTC)
+    timespec = "microseconds" if instant.microsecond else "seconds"
+    if instant.tzinfo is UTC:
+        return instant.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
+    return instant.isoformat(timespec=timespec)
+
+
+def as_committed(instant: datetime) -> datetime:
+    """The value ``parse_canonical(format_canonical(instant))`` gives, without the round trip.
+
+    A fixed offset instead of a zone rule, so equality never depends on DST folds.
+    """
+    if instant.tzinfo is UTC:
+        return instant
+    offset = instant.utcoffset() or timedelta(0)
+    if offset % _MINUTE:
+        return instant.astimezone(UTC)
+    return instant.replace(tzinfo=timezone(offset) if offset else _ZERO_OFFSET)
 
 
 def parse_canonical(text: str) -> datetime:

@@ -173,3 +173,26 @@ def test_zone_lookup():
     for bad in ("Mars/Olympus", "../etc/passwd", ""):
         with pytest.raises(InvalidInput, match="unknown time zone"):
             timeutil.zone(bad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(
+        datetime(1850, 1, 1),
+        datetime(2040, 1, 1),
+        timezones=st.sampled_from(
+            [
+                UTC,
+                ZoneInfo("Asia/Shanghai"),
+                ZoneInfo("America/New_York"),
+                ZoneInfo("Europe/London"),
+            ]
+        ),
+    )
+)
+def test_as_committed_equals_the_round_trip(instant):
+    expected = timeutil.parse_canonical(timeutil.format_canonical(instant))
+    fast = timeutil.as_committed(instant)
+    assert fast == expected
+    assert fast.utcoffset() == expected.utcoffset()
+    assert timeutil.format_canonical(fast) == timeutil.format_canonical(instant)
