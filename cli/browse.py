@@ -14,7 +14,18 @@ from cli import context
 from cli.context import store_options
 from cli.render import clean, table, to_json
 
-KINDS = ["call", "sms", "message", "contact", "visit", "letter", "other", "amend", "retract"]
+KINDS = [
+    "call",
+    "sms",
+    "message",
+    "contact",
+    "visit",
+    "letter",
+    "other",
+    "fact",
+    "amend",
+    "retract",
+]
 
 
 def _party(entry: Any) -> str:
@@ -34,6 +45,9 @@ def _summary(entry: Any) -> str:
         )
     if entry.kind == "retract":
         return f"withdraws #{fields['target']}: {fields['reason']}"
+    if entry.kind == "fact":
+        detail = [str(fields.get(k)) for k in ("window", "zone", "contact_name") if fields.get(k)]
+        return " ".join([fields["fact"], *detail, fields.get("said") or fields.get("note") or ""])
     return fields.get("said") or fields.get("note") or ""
 
 

@@ -78,6 +78,21 @@ KIND_OPTIONS: dict[str, list[Callable[..., Any]]] = {
         click.option("--channel", help="post, email, courier, posted on a door…"),
     ],
     "other": [],
+    "fact": [
+        click.option(
+            "--fact",
+            required=True,
+            type=click.Choice(
+                ["agreed_time", "contact_refused", "cease_request", "conversation", "debtor_zone"]
+            ),
+            help="What you are recording (see `evidence analyze`).",
+        ),
+        click.option("--window", help="agreed_time: the agreed daily hours, e.g. 20:00-21:00."),
+        click.option("--zone", help="debtor_zone: your time zone, e.g. America/New_York."),
+        click.option("--who", "contact_name", help="contact_refused: the contact who refused."),
+        click.option("--number", help="contact_refused: the contact's number."),
+        click.option("--written/--not-written", default=None, help="cease_request: in writing?"),
+    ],
 }
 
 HELP = {
@@ -88,12 +103,15 @@ HELP = {
     "visit": "Record a visit to your home or workplace.",
     "letter": "Record a letter, 'lawyer's letter' or notice.",
     "other": "Record anything else (describe it with --said).",
+    "fact": "Record a fact the conduct rules use: a contact time you agreed "
+    "(--window 20:00-21:00), a contact's refusal (--who), a cease request, a "
+    "conversation with a collector, or your time zone (--zone).",
 }
 
 
 @click.group()
 def log() -> None:
-    """Record an event: call, sms, message, contact, visit, letter, other."""
+    """Record an event: call, sms, message, contact, visit, letter, other, fact."""
 
 
 def _make_command(kind: str) -> click.Command:

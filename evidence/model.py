@@ -8,6 +8,7 @@ in the log, the store's clock and its commitment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,13 +17,16 @@ from typing import Any
 from evidence import phone, timeutil
 from evidence.errors import InvalidInput
 
-EVENT_KINDS = ("call", "sms", "message", "contact", "visit", "letter", "other")
+EVENT_KINDS = ("call", "sms", "message", "contact", "visit", "letter", "other", "fact")
 CORRECTION_KINDS = ("amend", "retract")
 KINDS = EVENT_KINDS + CORRECTION_KINDS
 
 MAX_TEXT = 100_000
 MAX_TAGS = 50
 DIRECTIONS = ("incoming", "outgoing")
+# Facts the borrower records so that the conduct rules can use them (evidence/rules).
+FACTS = ("agreed_time", "contact_refused", "cease_request", "conversation", "debtor_zone")
+_WINDOW = re.compile(r"^(\d{1,2}):(\d{2})\s*[-–~]\s*(\d{1,2}):(\d{2})$")
 
 
 def _text(name: str, value: Any) -> str:
@@ -78,6 +82,38 @@ def _tags(name: str, value: Any) -> list[str]:
     return sorted(set(tags))
 
 
+def _fact(name: str, value: Any) -> str:
+    if value not in FACTS:
+        raise InvalidInput(f"{name} must be one of {', '.join(FACTS)}")
+    return str(value)
+
+
+def _window(name: str, value: Any) -> str:
+    """A daily local time window 'HH:MM-HH:MM' (may pass midnight: '23:00-01:00')."""
+    match = _WINDOW.match(_text(name, value).strip())
+    if not match:
+        raise InvalidInput(f"{name} must be written like 20:00-21:30")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2) or (h1, m1) == (h2, m2):
+        raise InvalidInput(f"{name} must be written like 20:00-21:30")
+    return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
+
+
+def _zone_name(name: str, value: Any) -> str:
+    text = _text(name, value).strip()
+    timeutil.zone(text)
+    return text
+
+
+def _check_fact(clean: Mapping[str, Any]) -> None:
+    needs = {"agreed_time": ("window",), "debtor_zone": ("zone",)}.get(clean["fact"], ())
+    missing = [name for name in needs if name not in clean]
+    if missing:
+        raise InvalidInput(f"a fact {clean['fact']} needs {', '.join(missing)}")
+    if clean["fact"] == "contact_refused" and not ("contact_name" in clean or "number" in clean):
+        raise InvalidInput("a fact contact_refused needs contact_name or number")
+
+
 Validator = Callable[[str, Any], Any]
 
 COMMON_FIELDS: dict[str, Validator] = {
@@ -96,6 +132,14 @@ KIND_FIELDS: dict[str, dict[str, Validator]] = {
     "visit": {"location": _text, "people": _text},
     "letter": {"sender": _text, "channel": _text},
     "other": {},
+    "fact": {
+        "fact": _fact,
+        "window": _window,
+        "zone": _zone_name,
+        "contact_name": _text,
+        "number": _phone,
+        "written": _flag,
+    },
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -106,6 +150,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "visit": (),
     "letter": (),
     "other": ("said",),
+    "fact": ("fact",),
 }
 
 
@@ -125,6 +170,8 @@ def validate_fields(kind: str, values: Mapping[str, Any], partial: bool = False)
         missing = [name for name in REQUIRED[kind] if name not in clean]
         if missing:
             raise InvalidInput(f"a {kind} needs {', '.join(missing)}")
+        if kind == "fact":
+            _check_fact(clean)
     return clean
 
 

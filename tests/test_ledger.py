@@ -412,6 +412,7 @@ field_strategies = {
     "visit": ({}, {"location": texts, "people": texts}),
     "letter": ({}, {"sender": texts, "channel": texts}),
     "other": ({"said": texts.filter(bool)}, {"note": texts}),
+    "fact": ({"fact": st.sampled_from(["cease_request", "conversation"])}, {"note": texts}),
 }
 zones = st.sampled_from([UTC, SHANGHAI, ZoneInfo("Europe/London"), ZoneInfo("America/New_York")])
 

@@ -1,0 +1,326 @@
+"""Collection-conduct rules with citations: what the log shows, said accurately.
+
+The public API, for the CLI, the bundle and (later) the server::
+
+    from evidence import rules
+    findings = rules.analyze(log.entries(), "cn", zone="Asia/Shanghai")
+    [f.to_dict() for f in findings]
+    report = rules.report(log.entries(), "cn")   # findings + summary (counts, quotes…)
+
+Pass the whole log: corrections are applied (amendments change fields and times,
+retracted entries do not count) before anything is counted, and ``since``/``until``
+select by the corrected time. Days and hours are the borrower's local ones: the zone
+given, else the `debtor_zone` facts in the log (each from the time it was recorded),
+else the log's zone. Rule sets live in one module per jurisdiction (cn, us, uk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from evidence import timeutil
+from evidence.rules import lexicon as lexicon_module
+from evidence.rules.base import (
+    INFERRED,
+    STATED,
+    TIERS,
+    Citation,
+    Context,
+    Event,
+    Finding,
+    Rule,
+    ZoneTimeline,
+    effective,
+    night,
+)
+from evidence.rules.lexicon import Lexicon
+from evidence.rules.registry import JURISDICTIONS, rules_for
+
+__all__ = [
+    "JURISDICTIONS",
+    "TIERS",
+    "Citation",
+    "Finding",
+    "Lexicon",
+    "Report",
+    "Rule",
+    "Summary",
+    "analyze",
+    "build_context",
+    "load_lexicon",
+    "report",
+]
+
+load_lexicon = lexicon_module.load
+
+# What each jurisdiction calls night, for the summary's count of night contacts.
+NIGHT = {
+    "cn": (time(22, 0), time(8, 0), "22:00–08:00"),
+    "us": (time(21, 0, 0, 1), time(8, 0), "before 08:00 or after 21:00"),
+    "uk": (time(21, 0, 0, 1), time(8, 0), "before 08:00 or after 21:00"),
+}
+MAX_QUOTES = 3
+MAX_QUOTE = 300
+
+
+def build_context(
+    entries: Iterable[Any],
+    zone: str | None = None,
+    platform: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    lexicon: Lexicon | None = None,
+) -> Context:
+    """Effective events in local time with their signals, and the facts the rules read."""
+    rows = effective(entries)
+    log_zone = next((entry.zone for entry, _at, _fields in rows), timeutil.DEFAULT_ZONE)
+    zone_facts = [
+        (at, str(fields["zone"]))
+        for entry, at, fields in rows
+        if entry.kind == "fact" and fields.get("fact") == "debtor_zone"
+    ]
+    timeline = ZoneTimeline(zone or log_zone, [] if zone else zone_facts)
+    words = lexicon or lexicon_module.default()
+    events: list[Event] = []
+    facts: list[Event] = []
+    for entry, at, fields in rows:
+        item_platform = fields.get("platform") or ""
+        if entry.kind == "fact":
+            # Facts recorded before a range still apply inside it.
+            if platform and item_platform not in ("", platform):
+                continue
+            facts.append(_event(entry, at, fields, timeline, {}))
+            continue
+        if platform and item_platform != platform:
+            continue
+        if (since is not None and at < since) or (until is not None and at >= until):
+            continue
+        signals = {s: INFERRED for s in words.match(fields["said"])} if "said" in fields else {}
+        signals.update({s: STATED for s in lexicon_module.stated(fields.get("tags", ()))})
+        events.append(_event(entry, at, fields, timeline, signals))
+    events.sort(key=lambda e: (e.at, e.seq))
+    facts.sort(key=lambda e: (e.at, e.seq))
+    name = ", ".join(timeline.names()) if zone_facts and not zone else (zone or log_zone)
+    return Context(events, facts, name, words)
+
+
+def _event(
+    entry: Any, at: datetime, fields: dict[str, Any], timeline: ZoneTimeline, signals: dict
+) -> Event:
+    return Event(
+        entry.seq,
+        entry.kind,
+        at,
+        at.astimezone(timeline.at(at)),
+        fields,
+        entry.attachments,
+        signals,
+        entry.amended_by,
+    )
+
+
+def analyze(
+    entries: Iterable[Any],
+    jurisdiction: str = "cn",
+    zone: str | None = None,
+    platform: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    lexicon: Lexicon | None = None,
+) -> list[Finding]:
+    """The findings of one jurisdiction's rules over a log's entries, in rule order."""
+    rules = rules_for(jurisdiction)
+    ctx = build_context(entries, zone, platform, since, until, lexicon)
+    return _findings(rules, ctx)
+
+
+def _findings(rules: Iterable[Any], ctx: Context) -> list[Finding]:
+    return [finding for rule in rules if (finding := rule.check(ctx)) is not None]
+
+
+@dataclass(frozen=True)
+class Quote:
+    seq: int
+    when: str  # local time, with the offset
+    kind: str
+    platform: str
+    text: str
+    signals: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry": self.seq,
+            "when": self.when,
+            "kind": self.kind,
+            "platform": self.platform,
+            "text": self.text,
+            "signals": list(self.signals),
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The facts a complaint states, counted once so the draft and `analyze --json` agree."""
+
+    zone: str
+    platforms: tuple[str, ...]
+    first: str | None
+    last: str | None
+    events: int
+    calls: int
+    answered_calls: int
+    night_calls: int
+    night_contacts: int
+    night: str
+    sms: int
+    messages: int
+    visits: int
+    letters: int
+    distinct_numbers: int
+    third_party_contacts: int
+    contacts_reached: tuple[str, ...]
+    quotes: tuple[Quote, ...]
+    attachments: tuple[tuple[int, str, str], ...]  # (entry, name, sha256)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "zone": self.zone,
+            "platforms": list(self.platforms),
+            "first": self.first,
+            "last": self.last,
+            "events": self.events,
+            "calls": self.calls,
+            "answered_calls": self.answered_calls,
+            "night_calls": self.night_calls,
+            "night_contacts": self.night_contacts,
+            "night": self.night,
+            "sms": self.sms,
+            "messages": self.messages,
+            "visits": self.visits,
+            "letters": self.letters,
+            "distinct_numbers": self.distinct_numbers,
+            "third_party_contacts": self.third_party_contacts,
+            "contacts_reached": list(self.contacts_reached),
+            "quotes": [q.to_dict() for q in self.quotes],
+            "attachments": [
+                {"entry": seq, "name": name, "sha256": sha} for seq, name, sha in self.attachments
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    jurisdiction: str
+    platform: str | None
+    summary: Summary
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "jurisdiction": self.jurisdiction,
+            "platform": self.platform,
+            "summary": self.summary.to_dict(),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def report(
+    entries: Iterable[Any],
+    jurisdiction: str = "cn",
+    zone: str | None = None,
+    platform: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    lexicon: Lexicon | None = None,
+) -> Report:
+    """Findings and the summary a complaint needs, from one pass over the entries."""
+    rules = rules_for(jurisdiction)
+    ctx = build_context(entries, zone, platform, since, until, lexicon)
+    return Report(
+        jurisdiction, platform, summarize(ctx, jurisdiction), tuple(_findings(rules, ctx))
+    )
+
+
+def summarize(ctx: Context, jurisdiction: str) -> Summary:
+    start, end, label = NIGHT[jurisdiction]
+    contacts = ctx.contacts()
+    calls = ctx.calls()
+    third = [e for e in ctx.events if e.kind == "contact"]
+    reached: dict[str, None] = {}
+    for event in third:
+        name = str(event.fields.get("contact_name", ""))
+        relation = str(event.fields.get("relation", ""))
+        reached.setdefault(f"{name} ({relation})" if relation else name)
+    numbers = {e.number_key() for e in contacts if e.kind != "contact"} - {""}
+    return Summary(
+        zone=ctx.zone_name,
+        platforms=tuple(sorted({e.platform for e in ctx.events if e.platform})),
+        first=_when(contacts[0]) if contacts else None,
+        last=_when(contacts[-1]) if contacts else None,
+        events=len(ctx.events),
+        calls=len(calls),
+        answered_calls=sum(1 for e in calls if e.answered),
+        night_calls=sum(1 for e in calls if night(e.local, start, end)),
+        night_contacts=sum(1 for e in contacts if night(e.local, start, end)),
+        night=label,
+        sms=sum(1 for e in contacts if e.kind == "sms"),
+        messages=sum(1 for e in contacts if e.kind == "message"),
+        visits=sum(1 for e in contacts if e.kind == "visit"),
+        letters=sum(1 for e in ctx.events if e.kind == "letter"),
+        distinct_numbers=len(numbers),
+        third_party_contacts=len(third),
+        contacts_reached=tuple(reached),
+        quotes=_quotes(ctx),
+        attachments=tuple(
+            (e.seq, str(a.name), str(a.sha256)) for e in ctx.events for a in e.attachments
+        ),
+    )
+
+
+def _when(event: Event) -> str:
+    return event.local.strftime("%Y-%m-%d %H:%M %z")
+
+
+def _quotes(ctx: Context) -> tuple[Quote, ...]:
+    """Two or three verbatim quotes: the borrower's tagged ones first, then the lexicon's."""
+    candidates = [e for e in ctx.events if e.incoming and e.fields.get("said") and e.kind != "fact"]
+
+    def weight(event: Event) -> tuple[int, int, int]:
+        stated = sum(1 for b in event.signals.values() if b == STATED)
+        return (-stated, -len(event.signals), event.seq)
+
+    chosen: list[Event] = []
+    texts: set[str] = set()
+    ranked = sorted((e for e in candidates if e.signals), key=weight)
+    for event in ranked + [e for e in candidates if not e.signals]:
+        text = str(event.fields["said"])
+        if text in texts:
+            continue  # the same words sent again are one quote
+        if len(chosen) >= (MAX_QUOTES if event.signals else 2):
+            break
+        chosen.append(event)
+        texts.add(text)
+    chosen.sort(key=lambda e: (e.at, e.seq))
+    return tuple(
+        Quote(
+            e.seq,
+            _when(e),
+            e.kind,
+            e.platform,
+            _shorten(str(e.fields["said"])),
+            tuple(sorted(e.signals)),
+        )
+        for e in chosen
+    )
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
+
+
+def lexicon_from(path: str | Path | None) -> Lexicon:
+    return lexicon_module.load(Path(path) if path else None)

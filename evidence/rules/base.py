@@ -1,0 +1,393 @@
+"""The rule interface, findings, effective events and the context rules read.
+
+A rule reads a :class:`Context` (the borrower's effective events, in local time,
+with their content signals, and the facts the borrower recorded) and returns
+:class:`Hit` values; :meth:`Rule.check` turns them into one immutable
+:class:`Finding`. Nothing here knows about a database, click or Flask.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from evidence import phone, timeutil
+
+# Instrument tiers, strongest first. A finding says "may violate" a law or regulation and
+# "breaches" an industry or recommended standard: only the standards set numbers.
+LAW = "law"
+REGULATION = "regulation"
+INDUSTRY = "industry standard"
+RECOMMENDED = "recommended standard"
+PATTERN = "pattern (no instrument sets a number)"
+TIERS = (LAW, REGULATION, INDUSTRY, RECOMMENDED, PATTERN)
+
+STATED = "stated"  # the borrower's own tag
+INFERRED = "inferred"  # the lexicon matched the recorded words
+COUNTED = "counted"  # times, numbers and kinds recorded in the log
+
+# Collection activity towards the borrower (and, for `contact`, towards third parties).
+CONTACT_KINDS = ("call", "sms", "message", "visit", "contact")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One instrument and what it says, with how sure we are of the wording."""
+
+    instrument: str
+    provision: str
+    tier: str
+    source: str = "secondary"  # "primary" (checked against the full text) or "secondary"
+    unconfirmed: str = ""  # what is not confirmed about it, if anything
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "instrument": self.instrument,
+            "provision": self.provision,
+            "tier": self.tier,
+            "source": self.source,
+            "unconfirmed": self.unconfirmed,
+        }
+
+    def text(self) -> str:
+        extra = f" [UNCONFIRMED: {self.unconfirmed}]" if self.unconfirmed else ""
+        return f"{self.instrument} {self.provision} ({self.tier}, {self.source}){extra}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one rule found in the log: immutable, JSON-ready through :meth:`to_dict`."""
+
+    rule_id: str
+    jurisdiction: str
+    rule_zh: str
+    rule_en: str
+    tier: str
+    citations: tuple[Citation, ...]
+    events: int
+    days: tuple[str, ...]
+    entries: tuple[int, ...]
+    stated: tuple[int, ...] = ()
+    inferred: tuple[int, ...] = ()
+    detail_en: str = ""
+    detail_zh: str = ""
+
+    @property
+    def basis(self) -> str:
+        """Counted from the log, stated by the borrower, inferred by the lexicon, or both."""
+        if self.stated and self.inferred:
+            return f"{STATED}+{INFERRED}"
+        if self.stated:
+            return STATED
+        if self.inferred:
+            return INFERRED
+        return COUNTED
+
+    @property
+    def verdict_en(self) -> str:
+        """Laws and regulations: "may violate"; standards set numbers: "breaches"."""
+        if self.tier in (LAW, REGULATION):
+            return "may violate"
+        return "shows" if self.tier == PATTERN else "breaches"
+
+    def rule(self, lang: str = "en") -> str:
+        return self.rule_zh if lang == "zh" else self.rule_en
+
+    def detail(self, lang: str = "en") -> str:
+        return self.detail_zh if lang == "zh" else self.detail_en
+
+    def citation(self) -> str:
+        return "; ".join(c.text() for c in self.citations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "jurisdiction": self.jurisdiction,
+            "rule": {"zh": self.rule_zh, "en": self.rule_en},
+            "detail": {"zh": self.detail_zh, "en": self.detail_en},
+            "tier": self.tier,
+            "citation": self.citation(),
+            "citations": [c.to_dict() for c in self.citations],
+            "events": self.events,
+            "days": list(self.days),
+            "entries": list(self.entries),
+            "basis": self.basis,
+            "stated_entries": list(self.stated),
+            "inferred_entries": list(self.inferred),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event as it stands after its amendments, with its local time."""
+
+    seq: int
+    kind: str
+    at: datetime  # the (amended) instant
+    local: datetime  # the same instant in the borrower's zone at that time
+    fields: Mapping[str, Any]
+    attachments: tuple[Any, ...]
+    signals: Mapping[str, str]  # signal -> STATED | INFERRED
+    amended_by: tuple[int, ...] = ()
+
+    @property
+    def day(self) -> date:
+        return self.local.date()
+
+    @property
+    def platform(self) -> str:
+        return str(self.fields.get("platform") or "")
+
+    @property
+    def incoming(self) -> bool:
+        return self.fields.get("direction") != "outgoing"
+
+    @property
+    def is_contact(self) -> bool:
+        """Collection activity directed at the borrower or, for `contact`, a third party."""
+        return self.kind in CONTACT_KINDS and self.incoming
+
+    @property
+    def answered(self) -> bool:
+        """A connected call: answered, or (answered not recorded) a duration above zero."""
+        answered = self.fields.get("answered")
+        if answered is None:
+            return int(self.fields.get("duration") or 0) > 0
+        return bool(answered)
+
+    def number_key(self) -> str:
+        number = self.fields.get("number")
+        return phone.key(number) if isinstance(number, dict) else ""
+
+    def creditor(self) -> str:
+        """Who is counted as one creditor: the platform, else the calling number."""
+        if self.platform:
+            return self.platform
+        key = self.number_key()
+        return f"number {key}" if key else "unknown"
+
+
+@dataclass(frozen=True)
+class Hit:
+    event: Event
+    basis: str = COUNTED
+
+
+@dataclass
+class Context:
+    """Everything a rule reads. Events are effective, sorted by time, retracted ones gone."""
+
+    events: list[Event]
+    facts: list[Event]
+    zone_name: str
+    lexicon: Any = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def contacts(self) -> list[Event]:
+        return [e for e in self.events if e.is_contact]
+
+    def calls(self) -> list[Event]:
+        return [e for e in self.events if e.kind == "call" and e.incoming]
+
+    def facts_of(self, name: str, event: Event | None = None) -> list[Event]:
+        """Facts of one kind recorded before ``event`` and applying to its platform."""
+        found = []
+        for fact in self.facts:
+            if fact.fields.get("fact") != name:
+                continue
+            if event is not None:
+                if fact.at > event.at:
+                    continue
+                if fact.platform and fact.platform != event.platform:
+                    continue
+            found.append(fact)
+        return found
+
+    def with_signal(self, *signals: str, kinds: Iterable[str] = CONTACT_KINDS) -> list[Hit]:
+        wanted = set(kinds)
+        hits = []
+        for event in self.events:
+            if event.kind not in wanted or not event.incoming:
+                continue
+            bases = [event.signals[s] for s in signals if s in event.signals]
+            if bases:
+                hits.append(Hit(event, STATED if STATED in bases else INFERRED))
+        return hits
+
+
+class Rule:
+    """One machine-checkable rule. Subclasses set the class attributes and ``hits``."""
+
+    id: str = ""
+    jurisdiction: str = ""
+    rule_zh: str = ""
+    rule_en: str = ""
+    citations: tuple[Citation, ...] = ()
+
+    @property
+    def tier(self) -> str:
+        return self.citations[0].tier if self.citations else PATTERN
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        raise NotImplementedError
+
+    def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        """A sentence about what was found (en, zh); the default says how many and when."""
+        days = len({h.event.day for h in hits})
+        return (
+            f"{len(hits)} events on {days} days",
+            f"{days} 天内共 {len(hits)} 次",
+        )
+
+    def check(self, ctx: Context) -> Finding | None:
+        hits = self.hits(ctx)
+        if not hits:
+            return None
+        by_seq = {h.event.seq: h for h in hits}
+        ordered = sorted(by_seq.values(), key=lambda h: (h.event.at, h.event.seq))
+        detail_en, detail_zh = self.detail(ctx, ordered)
+        return Finding(
+            rule_id=self.id,
+            jurisdiction=self.jurisdiction,
+            rule_zh=self.rule_zh,
+            rule_en=self.rule_en,
+            tier=self.tier,
+            citations=self.citations,
+            events=len(ordered),
+            days=tuple(sorted({h.event.day.isoformat() for h in ordered})),
+            entries=tuple(sorted(by_seq)),
+            stated=tuple(sorted(s for s, h in by_seq.items() if h.basis == STATED)),
+            inferred=tuple(sorted(s for s, h in by_seq.items() if h.basis == INFERRED)),
+            detail_en=detail_en,
+            detail_zh=detail_zh,
+        )
+
+
+class SignalRule(Rule):
+    """A rule that fires on content signals (stated tags or the lexicon)."""
+
+    signals: tuple[str, ...] = ()
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        return ctx.with_signal(*self.signals)
+
+    def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        stated = sum(1 for h in hits if h.basis == STATED)
+        return (
+            f"{len(hits)} events ({stated} tagged by the borrower, "
+            f"{len(hits) - stated} found by the lexicon: review them)",
+            f"共 {len(hits)} 次（本人标注 {stated} 次，词库推断 {len(hits) - stated} 次，请核对）",
+        )
+
+
+# --- effective events ------------------------------------------------------------------------
+
+
+def effective(entries: Iterable[Any]) -> list[tuple[Any, datetime, dict[str, Any]]]:
+    """Event entries as they stand: amendments applied in order, retracted ones dropped.
+
+    Returns ``(entry, instant, fields)``. Pass the whole log (``Log.entries()`` without a
+    range): a correction outside a date range still corrects an entry inside it.
+    """
+    events: dict[int, Any] = {}
+    changes: dict[int, list[Any]] = {}
+    retracted: set[int] = set()
+    for entry in entries:
+        if entry.kind == "amend":
+            changes.setdefault(int(entry.fields["target"]), []).append(entry)
+        elif entry.kind == "retract":
+            retracted.add(int(entry.fields["target"]))
+        else:
+            events[entry.seq] = entry
+            if entry.retracted_by is not None:
+                retracted.add(entry.seq)
+    result = []
+    for seq, entry in events.items():
+        if seq in retracted:
+            continue
+        instant, fields = entry.occurred_at, entry.fields
+        amendments = changes.get(seq)
+        if amendments:
+            fields = dict(fields)
+            for amendment in sorted(amendments, key=lambda a: a.seq):
+                update = dict(amendment.fields.get("changes", {}))
+                when = update.pop("occurred_at", None)
+                if when:
+                    instant = timeutil.parse_canonical(when)
+                fields.update(update)
+        result.append((entry, instant, fields))
+    return result
+
+
+class ZoneTimeline:
+    """The borrower's zone at any instant: a fixed zone, or `debtor_zone` facts over time."""
+
+    def __init__(self, default: str, changes: Sequence[tuple[datetime, str]] = ()) -> None:
+        self.default = default
+        ordered = sorted(changes)
+        self._starts = [t for t, _ in ordered]
+        self._zones = [timeutil.zone(name) for _, name in ordered]
+        self._names = [name for _, name in ordered]
+        self._default = timeutil.zone(default)
+
+    def at(self, instant: datetime) -> tzinfo:
+        index = bisect.bisect_right(self._starts, instant) - 1
+        if index < 0:
+            # Before the first recorded zone: that zone if there is one, else the default.
+            return self._zones[0] if self._zones else self._default
+        return self._zones[index]
+
+    def names(self) -> list[str]:
+        return sorted(set(self._names)) or [self.default]
+
+
+def in_window(window: str, local: datetime) -> bool:
+    """Is the local time of day inside a daily window 'HH:MM-HH:MM' (which may pass midnight)?"""
+    start_text, end_text = window.split("-")
+    start = _minutes(start_text)
+    end = _minutes(end_text)
+    now = local.hour * 60 + local.minute + local.second / 60
+    if start < end:
+        return start <= now < end
+    return now >= start or now < end
+
+
+def _minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def night(local: datetime, start: time, end: time) -> bool:
+    """Local time at or after ``start`` or before ``end`` (a window across midnight)."""
+    moment = local.time().replace(tzinfo=None)
+    return moment >= start or moment < end
+
+
+def rolling_excess(events: Sequence[Event], limit: int, days: int) -> list[Event]:
+    """Events that are beyond the ``limit``-th within ``days`` consecutive local days.
+
+    ``events`` must be sorted by time. An event is in excess when, counting it, more than
+    ``limit`` events fall on its local day and the ``days - 1`` local days before it.
+    """
+    excess = []
+    start = 0
+    ordinals = [e.day.toordinal() for e in events]
+    for index, day in enumerate(ordinals):
+        while ordinals[start] <= day - days:
+            start += 1
+        if index - start + 1 > limit:
+            excess.append(events[index])
+    return excess
+
+
+def group_by(events: Iterable[Event], key: Any) -> dict[Any, list[Event]]:
+    groups: dict[Any, list[Event]] = {}
+    for event in events:
+        groups.setdefault(key(event), []).append(event)
+    return groups
+
+
+ONE_DAY = timedelta(days=1)

@@ -1,0 +1,393 @@
+"""Mainland China: industry and recommended standards (which set the numbers) and law hooks.
+
+Built from ../shared/rules.md §1. Every number comes from a standard (GB/T 45251—2025,
+NIFA 2024, CBA 2026), never from a statute; clause numbers of those standards are not
+confirmed and are not given. CN-FREQ-3 ("催收间隔周期", meaning unconfirmed) is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import time, timedelta
+
+from evidence.rules.base import (
+    INDUSTRY,
+    LAW,
+    PATTERN,
+    RECOMMENDED,
+    REGULATION,
+    Citation,
+    Context,
+    Hit,
+    Rule,
+    SignalRule,
+    group_by,
+    in_window,
+    night,
+)
+from evidence.rules.registry import register
+
+GB45251 = "GB/T 45251—2025《互联网金融 个人网络消费信贷 贷后催收风控指引》"
+NIFA2024 = "中国互联网金融协会《互联网金融贷后催收业务指引》(2024)"
+NIFA2018 = "中国互联网金融协会《互联网金融逾期债务催收自律公约（试行）》(2018)"
+CBA2026 = "中国银行业协会《金融机构个人消费类贷款催收工作指引（试行）》(2026)"
+CC2011 = "《商业银行信用卡业务监督管理办法》(2011)"
+NO_CLAUSE = "clause number not confirmed"
+
+NIGHT_START, NIGHT_END = time(22, 0), time(8, 0)
+# 爆通讯录: no instrument sets a number; this is the pattern threshold, stated as such.
+MASS_CONTACTS, MASS_WINDOW = 3, timedelta(hours=24)
+# Third parties contacted although the borrower answered a call from the platform within:
+REACHABLE_DAYS = 7
+ROTATION_NUMBERS = 5
+
+CIVIL_CODE = "《中华人民共和国民法典》"
+PIPL = "《中华人民共和国个人信息保护法》"
+CIV_1033 = Citation(CIVIL_CODE, "第1032条、第1033条第(一)项 (私人生活安宁)", LAW, "primary")
+
+
+class NightContact(Rule):
+    id = "CN-TIME-1"
+    jurisdiction = "cn"
+    rule_zh = "未约定催收时间的，不应在每日22:00至次日8:00催收"
+    rule_en = "No collection between 22:00 and 08:00 unless the borrower agreed a time"
+    citations = (
+        Citation(GB45251, "(双方未约定催收时间的，催收作业不应在每日22:00至次日8:00)", RECOMMENDED,
+                 unconfirmed=NO_CLAUSE),
+        Citation(NIFA2024, "(same wording)", INDUSTRY, unconfirmed=NO_CLAUSE),
+        Citation(CBA2026, "(未经债务人同意，严禁在每日晚22:00至次日早8:00…催收)", INDUSTRY,
+                 unconfirmed=NO_CLAUSE),
+        CIV_1033,
+    )  # fmt: skip
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        found = []
+        for event in ctx.contacts():
+            if not night(event.local, NIGHT_START, NIGHT_END):
+                continue
+            agreed = ctx.facts_of("agreed_time", event)
+            if any(in_window(f.fields["window"], event.local) for f in agreed):
+                continue
+            found.append(Hit(event))
+        return found
+
+    def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        days = len({h.event.day for h in hits})
+        return (
+            f"{len(hits)} contacts between 22:00 and 08:00 ({ctx.zone_name}) on {days} days",
+            f"{days} 天内共 {len(hits)} 次在 22:00 至次日 8:00 之间催收（{ctx.zone_name}）",
+        )
+
+
+class AnsweredCallsPerDay(Rule):
+    id = "CN-FREQ-1"
+    jurisdiction = "cn"
+    rule_zh = "同一机构（含其委托机构）每日拨通债务人电话合计不应超过3次"
+    rule_en = "At most 3 answered calls a day from one creditor (with its agencies)"
+    citations = (
+        Citation(GB45251, "(拨通电话频次每日合计不应超过3次)", RECOMMENDED, unconfirmed=NO_CLAUSE),
+        Citation(NIFA2024, "(same wording)", INDUSTRY, unconfirmed=NO_CLAUSE),
+        CIV_1033,
+    )
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        answered = [e for e in ctx.calls() if e.answered]
+        found: list[Hit] = []
+        for group in group_by(answered, lambda e: (e.creditor(), e.day)).values():
+            if len(group) > 3:
+                found.extend(Hit(e) for e in group)
+        return found
+
+    def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        days = len({(h.event.creditor(), h.event.day) for h in hits})
+        return (
+            f"more than 3 answered calls from one creditor on {days} days ({len(hits)} calls)",
+            f"有 {days} 天同一机构拨通电话超过 3 次（共 {len(hits)} 次）",
+        )
+
+
+class AttemptsPerDay(Rule):
+    id = "CN-FREQ-2"
+    jurisdiction = "cn"
+    rule_zh = "债务人未接通的，同一联系方式当天尝试拨打不宜超过6次（另有约定除外）"
+    rule_en = "At most 6 call attempts a day to the same number of the borrower (unless agreed)"
+    citations = (
+        Citation(CBA2026, "(…尝试拨打次数当天不宜超过6次；与债务人另有约定除外)", INDUSTRY,
+                 unconfirmed=NO_CLAUSE),
+        CIV_1033,
+    )  # fmt: skip
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        found: list[Hit] = []
+        for group in group_by(ctx.calls(), lambda e: (e.creditor(), e.day)).values():
+            if len(group) > 6:
+                found.extend(Hit(e) for e in group)
+        return found
+
+    def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        days = len({(h.event.creditor(), h.event.day) for h in hits})
+        return (
+            f"more than 6 call attempts from one creditor on {days} days ({len(hits)} calls)",
+            f"有 {days} 天同一机构拨打超过 6 次（共 {len(hits)} 次）",
+        )
+
+
+def _third_parties(ctx: Context) -> list:
+    return [e for e in ctx.events if e.kind == "contact"]
+
+
+class ContactWhileReachable(Rule):
+    id = "CN-3P-2"
+    jurisdiction = "cn"
+    rule_zh = "只有联系不上债务人时，才可联系事先约定的联系人；不得骚扰无关第三人"
+    rule_en = (
+        "Contacts may be called only when the borrower cannot be reached, and only "
+        "pre-agreed contacts; unrelated third parties must not be harassed"
+    )
+    citations = (
+        Citation(NIFA2018, "第14条、第13条 (paraphrase of a reprint)", INDUSTRY),
+        Citation(GB45251, "(只向债务人催收，不应向联系人催收)", RECOMMENDED, unconfirmed=NO_CLAUSE),
+        Citation(CBA2026, "(债务人失联时方可联系无关第三人)", INDUSTRY, unconfirmed=NO_CLAUSE),
+        Citation(CC2011, "第68条 (不得向与债务无关的第三人催收; card issuers)", REGULATION),
+        Citation(PIPL, "第6条、第10条、第13条", LAW, "primary"),
+    )  # fmt: skip
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        reached = group_by([e for e in ctx.calls() if e.answered], lambda e: e.platform)
+        window = timedelta(days=REACHABLE_DAYS)
+        found = []
+        for event in _third_parties(ctx):
+            answered = reached.get(event.platform, []) if event.platform else []
+            if any(event.at - window <= a.at <= event.at for a in answered):
+                found.append(Hit(event))
+        return found
+
+    def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        return (
+            f"{len(hits)} contacts of third parties although the borrower had answered a call "
+            f"from the same platform within the {REACHABLE_DAYS} days before",
+            f"{len(hits)} 次联系第三人，而债务人在此前 {REACHABLE_DAYS} 天内接听过同一平台的电话",
+        )
+
+
+class ThirdPartiesContacted(Rule):
+    id = "CN-3P-1"
+    jurisdiction = "cn"
+    rule_zh = "只向债务人催收，不应向联系人催收"
+    rule_en = "Collect only from the borrower, never from contacts"
+    citations = (
+        Citation(GB45251, "(只向债务人催收，不应向联系人催收)", RECOMMENDED, unconfirmed=NO_CLAUSE),
+        Citation(NIFA2018, "第13条 (paraphrase)", INDUSTRY),
+        Citation(CC2011, "第68条 (card issuers)", REGULATION),
+    )
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        return [Hit(e) for e in _third_parties(ctx)]
+
+    def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        people = len({str(h.event.fields.get("contact_name", "")) for h in hits})
+        return (
+            f"{people} third parties contacted {len(hits)} times",
+            f"共 {len(hits)} 次联系了 {people} 名第三人",
+        )
+
+
+class DisclosedToThirdParty(Rule):
+    id = "CN-3P-3"
+    jurisdiction = "cn"
+    rule_zh = "与联系人沟通时不应透露债务人的欠款金额、欠款时间等欠款信息"
+    rule_en = "Never disclose the debt (amount, how overdue) to a contact"
+    citations = (
+        Citation(GB45251, "(不应透露债务人的逾期欠款金额，欠款时间等欠款信息)", RECOMMENDED,
+                 unconfirmed=NO_CLAUSE),
+        Citation(NIFA2018, "第18条 (paraphrase)", INDUSTRY),
+        Citation(PIPL, "第10条、第25条", LAW, "primary"),
+        Citation(CIVIL_CODE, "第1024条 (名誉权)", LAW, "primary"),
+    )  # fmt: skip
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        return ctx.with_signal("discloses_debt", kinds=("contact",))
+
+
+class ContactAfterRefusal(Rule):
+    id = "CN-3P-4"
+    jurisdiction = "cn"
+    rule_zh = "联系人明确拒绝或要求不得再联系的，不应再与其联系"
+    rule_en = "A contact who refused or asked not to be contacted again must not be contacted"
+    citations = (
+        Citation(GB45251, "(联系人明确拒绝…或要求催收人员不得再联系的，催收人员不应再与其联系)",
+                 RECOMMENDED, unconfirmed=NO_CLAUSE),
+        CIV_1033,
+    )  # fmt: skip
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        found = []
+        for event in _third_parties(ctx):
+            for fact in ctx.facts_of("contact_refused", event):
+                if fact.at < event.at and _same_contact(fact, event):
+                    found.append(Hit(event))
+                    break
+        return found
+
+
+def _same_contact(fact, event) -> bool:
+    name = str(fact.fields.get("contact_name", "")).strip()
+    if name and name == str(event.fields.get("contact_name", "")).strip():
+        return True
+    key = fact.number_key()
+    return bool(key) and key == event.number_key()
+
+
+class MassContact(Rule):
+    id = "CN-3P-5"
+    jurisdiction = "cn"
+    rule_zh = f"爆通讯录：同一平台24小时内联系{MASS_CONTACTS}名以上第三人（无文件规定具体数字）"
+    rule_en = (
+        f"Address-book blasting (爆通讯录): {MASS_CONTACTS} or more third parties contacted by one "
+        "platform within 24 hours (a pattern threshold; no instrument sets a number)"
+    )
+    citations = (
+        Citation(NIFA2018, "第13条、第14条 (paraphrase)", INDUSTRY),
+        Citation(PIPL, "第6条、第10条、第13条、第23条", LAW, "primary"),
+        CIV_1033,
+    )  # fmt: skip
+
+    @property
+    def tier(self) -> str:
+        return PATTERN
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        found: dict[int, Hit] = {}
+        for group in group_by(_third_parties(ctx), lambda e: e.creditor()).values():
+            end = 0
+            for index, event in enumerate(group):
+                while end < len(group) and group[end].at - event.at <= MASS_WINDOW:
+                    end += 1
+                window = group[index:end]
+                people = {str(e.fields.get("contact_name", "")) for e in window}
+                if len(people) >= MASS_CONTACTS:
+                    found.update({e.seq: Hit(e) for e in window})
+        return list(found.values())
+
+
+class ThreatsInsults(SignalRule):
+    id = "CN-LANG-1"
+    jurisdiction = "cn"
+    rule_zh = "不得采用恐吓、辱骂、威胁、暴力等不当手段催收"
+    rule_en = "No threats, intimidation, insults or violence in collection"
+    signals = ("threat", "threat_arrest", "insult", "privacy_exposure")
+    citations = (
+        Citation(CBA2026, "(严禁…采用恐吓、辱骂、欺诈、威胁、暴力、涉黑等不当手段)", INDUSTRY,
+                 unconfirmed=NO_CLAUSE),
+        Citation(NIFA2018, "第16条 (paraphrase)", INDUSTRY),
+        Citation(CC2011, "第68条 (card issuers)", REGULATION),
+        Citation(CIVIL_CODE, "第1024条 (名誉权)、第1032条", LAW, "primary"),
+    )  # fmt: skip
+
+
+class RepeatedThreats(Rule):
+    id = "ADM-1"
+    jurisdiction = "cn"
+    rule_zh = "多次发送侮辱、恐吓或者其他信息，干扰他人正常生活的，可处拘留或罚款"
+    rule_en = (
+        "Sending insulting or threatening messages repeatedly (多次) to disturb someone's life "
+        "may be punished by detention or a fine"
+    )
+    citations = (
+        Citation("《中华人民共和国治安管理处罚法》(2012)", "第42条第(五)项", LAW, "primary",
+                 unconfirmed="article number in the revision in force from 2026-01-01"),
+    )  # fmt: skip
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        hits = ctx.with_signal("threat", "threat_arrest", "insult", kinds=("sms", "message"))
+        # 多次: the statute sets no count; two or more are reported.
+        return hits if len(hits) >= 2 else []
+
+
+class Impersonation(SignalRule):
+    id = "CN-LANG-2"
+    jurisdiction = "cn"
+    rule_zh = "不得冒用行政机关、司法机关等名义催收，不得伪造法律文书"
+    rule_en = "No impersonating police, courts or government, and no fake legal documents"
+    signals = ("impersonates_authority", "fake_legal_doc")
+    citations = (
+        Citation(CBA2026, "(严禁冒用行政机关、司法机关等名义…)", INDUSTRY, unconfirmed=NO_CLAUSE),
+        Citation(NIFA2018, "(equivalent article)", INDUSTRY, unconfirmed="whether it exists"),
+    )
+
+
+class PrivatePayment(SignalRule):
+    id = "CN-PAY-1"
+    jurisdiction = "cn"
+    rule_zh = "只能通过机构指定渠道还款；不得要求转入个人账户或收取额外催收费用"
+    rule_en = "Payment only through the lender's designated channel; no personal accounts or fees"
+    signals = ("private_payment_channel", "extra_fee")
+    citations = (
+        Citation(NIFA2018, "第19条 (paraphrase)", INDUSTRY),
+        Citation(CBA2026, "", INDUSTRY, unconfirmed=NO_CLAUSE),
+    )
+
+
+class NewLoans(SignalRule):
+    id = "CN-PAY-2"
+    jurisdiction = "cn"
+    rule_zh = "不得诱导、强迫债务人通过新增借贷等方式还款"
+    rule_en = "No inducing or forcing the borrower to take new loans to repay"
+    signals = ("induce_new_loan",)
+    citations = (Citation(CBA2026, "", INDUSTRY, unconfirmed=NO_CLAUSE),)
+
+
+class NumberRotation(Rule):
+    id = "CN-ROT-1"
+    jurisdiction = "cn"
+    rule_zh = f"号码轮换：同一平台使用{ROTATION_NUMBERS}个以上不同号码联系（无文件规定具体数字）"
+    rule_en = (
+        f"Number rotation: {ROTATION_NUMBERS} or more distinct numbers used by one platform "
+        "(a pattern; no instrument sets a number)"
+    )
+    citations = (
+        Citation(NIFA2018, "第17条 (不得频繁…打电话; paraphrase)", INDUSTRY),
+        CIV_1033,
+    )
+
+    @property
+    def tier(self) -> str:
+        return PATTERN
+
+    def hits(self, ctx: Context) -> list[Hit]:
+        found: list[Hit] = []
+        numbered = [e for e in ctx.contacts() if e.platform and e.kind != "contact"]
+        for group in group_by(numbered, lambda e: e.platform).values():
+            keys = {e.number_key() for e in group} - {""}
+            if len(keys) >= ROTATION_NUMBERS:
+                found.extend(Hit(e) for e in group if e.number_key())
+        return found
+
+    def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        groups = group_by([h.event for h in hits], lambda e: e.platform)
+        parts = [f"{p}: {len({e.number_key() for e in g})}" for p, g in sorted(groups.items())]
+        return (
+            "distinct numbers per platform — " + ", ".join(parts),
+            "各平台使用的不同号码数 — " + "，".join(parts),
+        )
+
+
+register(
+    "cn",
+    (
+        NightContact(),
+        AnsweredCallsPerDay(),
+        AttemptsPerDay(),
+        ThirdPartiesContacted(),
+        ContactWhileReachable(),
+        DisclosedToThirdParty(),
+        ContactAfterRefusal(),
+        MassContact(),
+        ThreatsInsults(),
+        RepeatedThreats(),
+        Impersonation(),
+        PrivatePayment(),
+        NewLoans(),
+        NumberRotation(),
+    ),
+)
