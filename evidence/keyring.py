@@ -89,3 +89,35 @@ def unwrap_with_recovery_code(slot: WrappedKey, code: str, log_id: str, slot_id:
         return crypto.unseal(kek, slot.wrapped, _context(log_id, slot_id, RECOVERY))
     except DecryptionFailed as exc:
         raise WrongSecret("wrong recovery code") from exc
+
+
+# --- session and API-token slots (the server) ----------------------------------------------
+
+SESSION = "session"
+TOKEN = "token"  # noqa: S105 (a slot kind, not a secret)
+SECRET_KINDS = (SESSION, TOKEN)
+SECRET_BYTES = 32  # 256 random bits: no slow key derivation needed
+
+
+def _secret_kek(secret: bytes, kind: str, log_id: str, slot_id: str) -> bytes:
+    if kind not in SECRET_KINDS:
+        raise InvalidInput(f"unknown key-slot kind {kind!r}")
+    if len(secret) != SECRET_BYTES:
+        raise InvalidInput("a session or token secret is 32 random bytes")
+    return crypto.derive_subkey(secret, kind, _context(log_id, slot_id, kind))
+
+
+def wrap_with_secret(
+    data_key: bytes, secret: bytes, kind: str, log_id: str, slot_id: str
+) -> WrappedKey:
+    """Wrap the data key under a high-entropy secret held only by a session or token."""
+    kek = _secret_kek(secret, kind, log_id, slot_id)
+    return WrappedKey(kind, None, crypto.seal(kek, data_key, _context(log_id, slot_id, kind)))
+
+
+def unwrap_with_secret(slot: WrappedKey, secret: bytes, log_id: str, slot_id: str) -> bytes:
+    kek = _secret_kek(secret, slot.kind, log_id, slot_id)
+    try:
+        return crypto.unseal(kek, slot.wrapped, _context(log_id, slot_id, slot.kind))
+    except DecryptionFailed as exc:
+        raise WrongSecret(f"this {slot.kind} is not valid") from exc

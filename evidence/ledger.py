@@ -262,6 +262,39 @@ class Store:
             return self._open_log(log_id, data_key)
         raise failure or WrongSecret(f"this log has no {kind} to unlock it with")
 
+    def unlock_with_secret(self, log_id: str, slot_id: str, secret: bytes) -> Log:
+        """Unlock with one session or token slot (the server): cheap, no key derivation."""
+        from evidence.errors import WrongSecret
+
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(key_slots).where(
+                    key_slots.c.id == slot_id,
+                    key_slots.c.log_id == log_id,
+                    key_slots.c.kind.in_(keyring.SECRET_KINDS),
+                )
+            ).first()
+        if row is None:
+            raise WrongSecret("this session or token is not valid")
+        data_key = keyring.unwrap_with_secret(
+            keyring.WrappedKey(row.kind, row.kdf, row.wrapped), secret, log_id, row.id
+        )
+        return self._open_log(log_id, data_key)
+
+    def revoke_secret_slots(self, log_id: str, slot_ids: Iterable[str]) -> None:
+        """Delete session or token slots; passphrase and recovery slots are never touched."""
+        wanted = list(slot_ids)
+        if not wanted:
+            return
+        with self.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(
+                key_slots.delete().where(
+                    key_slots.c.log_id == log_id,
+                    key_slots.c.id.in_(wanted),
+                    key_slots.c.kind.in_(keyring.SECRET_KINDS),
+                )
+            )
+
     def _open_log(self, log_id: str, data_key: bytes) -> Log:
         with self.engine.connect() as conn:
             row = conn.execute(select(logs).where(logs.c.id == log_id)).one()
@@ -346,18 +379,32 @@ class Log:
             conn.execute(insert(key_slots), [row])
         return code
 
+    def add_secret_slot(self, kind: str, secret: bytes) -> str:
+        """Wrap the data key for a session or API token; return the slot id."""
+        row = Store._slot_row(
+            self.log_id,
+            lambda sid: keyring.wrap_with_secret(self._data_key, secret, kind, self.log_id, sid),
+            timeutil.to_micros(self.store.clock()),
+        )
+        with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            conn.execute(insert(key_slots), [row])
+        return str(row["id"])
+
     # --- attachments --------------------------------------------------------------------------
 
     def add_attachment(
         self, source: BinaryIO, name: str, media_type: str | None = None
     ) -> Attachment:
         """Encrypt a file into the blob store (streamed) and describe it for an entry."""
-        import mimetypes
-
-        safe_name = Path(name.replace("\\", "/")).name or "attachment"
         sha, size = self.store.blobs.put(self.log_id, self._blob_keys, source)
-        guessed = media_type or mimetypes.guess_type(safe_name)[0] or "application/octet-stream"
-        return Attachment(sha, size, safe_name, guessed)
+        return _describe(sha, size, name, media_type)
+
+    def attachment_ref(
+        self, sha256_hex: str, name: str, media_type: str | None = None
+    ) -> Attachment:
+        """Describe an attachment added earlier (API uploads): its size read from the store."""
+        size = sum(len(chunk) for chunk in self.read_attachment(sha256_hex))
+        return _describe(sha256_hex, size, name, media_type)
 
     def read_attachment(self, sha256_hex: str) -> Iterator[bytes]:
         if len(sha256_hex) != 64 or any(c not in "0123456789abcdef" for c in sha256_hex):
@@ -386,6 +433,22 @@ class Log:
     def dedup_digest(self, key: str) -> bytes:
         """The stored form of a dedup key: keyed, so it reveals nothing about the record."""
         return crypto.keyed_hash(self._dedup_key, key.encode("utf-8"))[:DEDUP_BYTES]
+
+    def seqs_for_dedup_keys(self, keys: Iterable[str]) -> dict[str, int]:
+        """The entry holding each of ``keys`` (so a retried upload gets the same answer)."""
+        by_digest = {self.dedup_digest(k): k for k in keys}
+        found: dict[str, int] = {}
+        digests = list(by_digest)
+        with self.store.engine.connect() as conn:
+            for start in range(0, len(digests), _IN_BATCH):
+                rows = conn.execute(
+                    select(entries.c.dedup, entries.c.seq).where(
+                        entries.c.log_id == self.log_id,
+                        entries.c.dedup.in_(digests[start : start + _IN_BATCH]),
+                    )
+                )
+                found.update({by_digest[row.dedup]: row.seq for row in rows})
+        return found
 
     def existing_dedup_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` are already in the log (for dry runs and import summaries)."""
@@ -700,3 +763,11 @@ class Log:
     # Accessors for the checker, which lives in its own module.
     def _check_access(self) -> tuple[crypto.Sealer, BlobKeys]:
         return self._sealer, self._blob_keys
+
+
+def _describe(sha256_hex: str, size: int, name: str, media_type: str | None) -> Attachment:
+    import mimetypes
+
+    safe_name = Path(name.replace("\\", "/")).name or "attachment"
+    guessed = media_type or mimetypes.guess_type(safe_name)[0] or "application/octet-stream"
+    return Attachment(sha256_hex, size, safe_name, guessed)

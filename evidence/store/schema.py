@@ -76,3 +76,43 @@ logs = LogRow.__table__
 key_slots = KeySlotRow.__table__
 entries = EntryRow.__table__
 heads = HeadRow.__table__
+
+
+class AccountRow(Base):
+    """A server account (migration 0003): it owns one log. The name is kept only hashed."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), unique=True)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class CredentialRow(Base):
+    """A live session or API token: its id is its key slot's id; only the secret's hash."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    secret_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_us: Mapped[int] = mapped_column(BigInteger)
+    expires_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class RateLimitRow(Base):
+    """Attempts per key (a hash of a client address or account name) in a fixed window."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    window_start_us: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+accounts = AccountRow.__table__
+credentials = CredentialRow.__table__
+rate_limits = RateLimitRow.__table__

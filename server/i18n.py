@@ -1,0 +1,91 @@
+"""Interface text in Chinese (the default) and English. Evidence itself is never translated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("zh", "en")
+
+TEXT: dict[str, dict[str, str]] = {
+    "app": {"zh": "催收证据记录", "en": "Collection evidence log"},
+    "quick_exit": {"zh": "快速离开", "en": "Quick exit"},
+    "signin": {"zh": "登录", "en": "Sign in"},
+    "signup": {"zh": "注册", "en": "Sign up"},
+    "signout": {"zh": "退出", "en": "Sign out"},
+    "name": {"zh": "用户名（不要用手机号）", "en": "Name (not your phone number)"},
+    "password": {"zh": "密码（至少 8 位）", "en": "Password (at least 8 characters)"},
+    "password2": {"zh": "再输一次密码", "en": "Password again"},
+    "passwords_differ": {"zh": "两次输入的密码不一样", "en": "The two passwords differ"},
+    "signin_failed": {"zh": "用户名或密码不对", "en": "Wrong name or password"},
+    "rate_limited": {
+        "zh": "尝试次数太多，请过一会儿再试",
+        "en": "Too many attempts: wait a while and try again",
+    },
+    "no_account": {"zh": "还没有账号？注册", "en": "No account yet? Sign up"},
+    "have_account": {"zh": "已有账号？登录", "en": "Have an account? Sign in"},
+    "recovery_title": {"zh": "请抄下恢复码", "en": "Write down your recovery code"},
+    "recovery_text": {
+        "zh": "忘记密码时，只有这个恢复码能打开你的记录。"
+        "它只显示这一次，请抄在纸上，放在安全的地方。",
+        "en": "If you forget your password, only this code opens your log. "
+        "It is shown once: write it on paper and keep it safe.",
+    },
+    "continue": {"zh": "我已抄好，开始记录", "en": "I wrote it down: start logging"},
+    "new_entry": {"zh": "记录刚才发生的事", "en": "Log what just happened"},
+    "timeline": {"zh": "时间线", "en": "Timeline"},
+    "change_password": {"zh": "修改密码", "en": "Change password"},
+    "kind": {"zh": "类型", "en": "Kind"},
+    "number": {"zh": "号码 / 对方", "en": "Number / who"},
+    "when": {"zh": "时间", "en": "Time"},
+    "platform": {"zh": "平台（哪家贷款）", "en": "Platform (which lender)"},
+    "said": {"zh": "对方说了什么", "en": "What was said"},
+    "attachment": {"zh": "截图 / 录音（拍照或选文件）", "en": "Screenshot / recording"},
+    "save": {"zh": "保存", "en": "Save"},
+    "saved": {"zh": "已保存，已签名", "en": "Saved and signed"},
+    "entries_so_far": {"zh": "已记录条数", "en": "Entries so far"},
+    "filter": {"zh": "筛选", "en": "Filter"},
+    "all": {"zh": "全部", "en": "All"},
+    "since": {"zh": "从（日期）", "en": "From (date)"},
+    "until": {"zh": "到（日期）", "en": "To (date)"},
+    "nothing": {"zh": "还没有记录", "en": "Nothing logged yet"},
+    "recorded": {"zh": "记录于", "en": "Recorded"},
+    "attachments": {"zh": "附件", "en": "Attachments"},
+    "download": {"zh": "下载", "en": "Download"},
+    "amended_by": {"zh": "已被更正：", "en": "Corrected by"},
+    "retracted_by": {"zh": "已撤回：", "en": "Withdrawn by"},
+    "corrects": {"zh": "更正 / 撤回 #", "en": "Corrects / withdraws #"},
+    "current_password": {"zh": "当前密码", "en": "Current password"},
+    "new_password": {"zh": "新密码", "en": "New password"},
+    "new_password2": {"zh": "再输一次新密码", "en": "New password again"},
+    "password_changed": {
+        "zh": "密码已修改，其他设备已退出",
+        "en": "Password changed; other devices were signed out",
+    },
+    "error": {"zh": "出错了", "en": "Something went wrong"},
+    "back": {"zh": "返回", "en": "Back"},
+    "http_404": {"zh": "找不到这个页面", "en": "Not found"},
+    "http_403": {"zh": "请求被拒绝", "en": "Refused"},
+    "http_405": {"zh": "不支持这个操作", "en": "Not allowed"},
+    "http_413": {"zh": "文件太大", "en": "The file is too large"},
+    "http_400": {"zh": "请求有误", "en": "Bad request"},
+    "kind_call": {"zh": "电话", "en": "Call"},
+    "kind_sms": {"zh": "短信", "en": "SMS"},
+    "kind_message": {"zh": "微信/QQ 等消息", "en": "Message (WeChat…)"},
+    "kind_contact": {"zh": "爆通讯录（联系了家人/单位）", "en": "Contacted family/employer"},
+    "kind_visit": {"zh": "上门", "en": "Visit"},
+    "kind_letter": {"zh": "律师函/信件", "en": "Letter"},
+    "kind_other": {"zh": "其他", "en": "Other"},
+    "kind_fact": {"zh": "事实", "en": "Fact"},
+    "kind_amend": {"zh": "更正", "en": "Correction"},
+    "kind_retract": {"zh": "撤回", "en": "Withdrawal"},
+}
+
+
+def translator(lang: str) -> Callable[..., str]:
+    def t(key: str, default: str | None = None) -> str:
+        entry = TEXT.get(key)
+        if entry is None:
+            return default if default is not None else key
+        return entry.get(lang) or entry["zh"]
+
+    return t

@@ -1,0 +1,351 @@
+"""The OpenAPI 3 document of /api/v1, kept beside the views it describes (tests check both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidence import model
+
+ERROR = {
+    "type": "object",
+    "required": ["ok", "status", "error", "code"],
+    "properties": {
+        "ok": {"type": "boolean", "enum": [False]},
+        "status": {"type": "integer"},
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
+    },
+}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {
+        str(s): {
+            "description": "error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for s in statuses
+    }
+
+
+def _json(schema: dict[str, Any], description: str = "ok") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+STR = {"type": "string"}
+SECURED = [{"token": []}]
+AUTH_ERRORS = (401, 422)
+
+
+def document() -> dict[str, Any]:
+    entry = {
+        "type": "object",
+        "required": ["seq", "kind", "occurred_at", "recorded_at", "fields", "commitment"],
+        "properties": {
+            "v": {"type": "integer"},
+            "log": STR,
+            "seq": {"type": "integer"},
+            "kind": {"type": "string", "enum": list(model.KINDS)},
+            "occurred_at": STR,
+            "recorded_at": STR,
+            "zone": STR,
+            "fields": {"type": "object"},
+            "attachments": {"type": "array", "items": {"$ref": "#/components/schemas/Attachment"}},
+            "source": {"type": "object"},
+            "commitment": STR,
+            "amended_by": {"type": "array", "items": {"type": "integer"}},
+            "retracted_by": {"type": ["integer", "null"]},
+        },
+    }
+    token = {
+        "type": "object",
+        "required": ["id", "created_at", "expires_at"],
+        "properties": {
+            "id": STR,
+            "label": {"type": ["string", "null"]},
+            "created_at": STR,
+            "expires_at": STR,
+            "current": {"type": "boolean"},
+        },
+    }
+    event = _obj(
+        ["id", "kind", "occurred_at", "fields"],
+        id={"type": "string", "minLength": 1, "maxLength": 200},
+        kind={"type": "string", "enum": list(model.EVENT_KINDS)},
+        occurred_at={"type": "string", "description": "ISO 8601, e.g. 2026-11-20T23:15+08:00"},
+        fields={"type": "object", "description": "the kind's fields (see the CLI's `log`)"},
+        attachments={
+            "type": "array",
+            "items": _obj(
+                ["sha256", "name"],
+                sha256={"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                name=STR,
+                media_type=STR,
+            ),
+        },
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "evidence mobile API",
+            "version": "1",
+            "description": "Encrypted, tamper-evident log of debt-collection harassment. "
+            "Every error has the Error shape.",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": ERROR,
+                "Entry": entry,
+                "Token": token,
+                "Attachment": {
+                    "type": "object",
+                    "required": ["sha256", "size", "name", "media_type"],
+                    "properties": {
+                        "sha256": STR,
+                        "size": {"type": "integer"},
+                        "name": STR,
+                        "media_type": STR,
+                    },
+                },
+                "Result": {
+                    "type": "object",
+                    "required": ["id", "status"],
+                    "properties": {
+                        "id": {"type": ["string", "null"]},
+                        "status": {"type": "string", "enum": ["stored", "rejected"]},
+                        "seq": {"type": "integer"},
+                        "error": {"$ref": "#/components/schemas/Error"},
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/api/v1/accounts": {
+                "post": {
+                    "summary": "Sign up: create an account and its log",
+                    "requestBody": _body(
+                        _obj(["name", "password"], name=STR, password={"type": "string"})
+                    ),
+                    "responses": {
+                        "201": _json(
+                            {"type": "object", "properties": {"recovery_code": STR}}, "created"
+                        ),
+                        **_errors(400, 409, 413, 415, 422, 429),
+                    },
+                }
+            },
+            "/api/v1/tokens": {
+                "post": {
+                    "summary": "Issue an API token with the account's name and password",
+                    "requestBody": _body(
+                        _obj(["name", "password"], name=STR, password=STR, label=STR)
+                    ),
+                    "responses": {
+                        "201": _json(
+                            {
+                                "allOf": [
+                                    {"$ref": "#/components/schemas/Token"},
+                                    {"type": "object", "required": ["token"]},
+                                ]
+                            },
+                            "issued (the token is shown once)",
+                        ),
+                        **_errors(400, 401, 413, 415, 422, 429),
+                    },
+                },
+                "get": {
+                    "summary": "List the account's tokens",
+                    "security": SECURED,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "tokens": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Token"},
+                                    }
+                                },
+                            }
+                        ),
+                        **_errors(*AUTH_ERRORS),
+                    },
+                },
+            },
+            "/api/v1/tokens/{token_id}": {
+                "delete": {
+                    "summary": "Revoke one of the account's tokens",
+                    "security": SECURED,
+                    "parameters": [
+                        {"name": "token_id", "in": "path", "required": True, "schema": STR}
+                    ],
+                    "responses": {"204": {"description": "revoked"}, **_errors(401, 404)},
+                }
+            },
+            "/api/v1/events": {
+                "post": {
+                    "summary": "Upload a batch of events with client ids (idempotent)",
+                    "security": SECURED,
+                    "requestBody": _body(
+                        _obj(["events"], events={"type": "array", "items": event, "minItems": 1})
+                    ),
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["results"],
+                                "properties": {
+                                    "ok": {"type": "boolean"},
+                                    "results": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Result"},
+                                    },
+                                },
+                            },
+                            "per-item results, in order",
+                        ),
+                        **_errors(400, 401, 413, 415, 422),
+                    },
+                }
+            },
+            "/api/v1/entries": {
+                "get": {
+                    "summary": "List and filter entries",
+                    "security": SECURED,
+                    "parameters": [
+                        {"name": n, "in": "query", "required": False, "schema": s}
+                        for n, s in (
+                            ("kind", {"type": "string", "enum": list(model.KINDS)}),
+                            ("platform", STR),
+                            ("since", {"type": "string", "format": "date"}),
+                            ("until", {"type": "string", "format": "date"}),
+                            ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                            ("after", {"type": "integer", "minimum": 0}),
+                        )
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["entries"],
+                                "properties": {
+                                    "entries": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Entry"},
+                                    },
+                                    "next_after": {"type": ["integer", "null"]},
+                                },
+                            }
+                        ),
+                        **_errors(*AUTH_ERRORS),
+                    },
+                }
+            },
+            "/api/v1/entries/{seq}": {
+                "get": {
+                    "summary": "One entry",
+                    "security": SECURED,
+                    "parameters": [
+                        {
+                            "name": "seq",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 0},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {"entry": {"$ref": "#/components/schemas/Entry"}},
+                            }
+                        ),
+                        **_errors(401, 404),
+                    },
+                }
+            },
+            "/api/v1/head": {
+                "get": {
+                    "summary": "The log's latest signed head and public key",
+                    "security": SECURED,
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["head", "public_key", "fingerprint"],
+                                "properties": {
+                                    "head": {"type": "object"},
+                                    "public_key": STR,
+                                    "fingerprint": STR,
+                                },
+                            }
+                        ),
+                        **_errors(401),
+                    },
+                }
+            },
+            "/api/v1/attachments": {
+                "post": {
+                    "summary": "Upload a file (the raw body); X-Content-SHA256 is checked",
+                    "security": SECURED,
+                    "parameters": [
+                        {"name": "name", "in": "query", "required": False, "schema": STR},
+                        {
+                            "name": "X-Content-SHA256",
+                            "in": "header",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json({"$ref": "#/components/schemas/Attachment"}, "stored"),
+                        **_errors(401, 413, 415, 422),
+                    },
+                }
+            },
+            "/api/v1/attachments/{sha256}": {
+                "get": {
+                    "summary": "Download an attachment of this log",
+                    "security": SECURED,
+                    "parameters": [
+                        {"name": "sha256", "in": "path", "required": True, "schema": STR}
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the file",
+                            "content": {
+                                "application/octet-stream": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        },
+                        **_errors(401, 404, 422),
+                    },
+                }
+            },
+        },
+    }
