@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from cli import analysis, browse, correct, keys, maintenance, record
+from cli import analysis, browse, correct, importing, keys, maintenance, record
 from cli.exit_codes import for_error
 from cli.render import clean
 
@@ -76,6 +76,7 @@ cli.add_command(keys.passwd)
 cli.add_command(keys.recover)
 cli.add_command(maintenance.backup)
 cli.add_command(maintenance.restore)
+cli.add_command(importing.import_command)
 cli.add_command(analysis.analyze)
 cli.add_command(analysis.complaint)
 

@@ -1,0 +1,349 @@
+"""Run an import: read every source, validate, select, deduplicate, append in batches.
+
+Resumable, not all-or-nothing: records are appended in batches (1000 by
+default), each batch in one transaction with its signed head. Every record
+carries a dedup key built from its stable fields, and ``append`` skips keys the
+log already holds, so after a failure or Ctrl-C the same import run again adds
+exactly what is missing, and a complete or overlapping re-import adds nothing.
+Memory stays bounded: one batch, the per-number counts and at most
+:data:`MAX_REJECTIONS` rejection reasons are held at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evidence import model, phone, timeutil
+from evidence.errors import InvalidInput
+from evidence.importers import base
+from evidence.importers.base import Importer, Note, ReadContext, Record, Rejected, Unit
+from evidence.importers.selection import Selection
+
+if TYPE_CHECKING:
+    from evidence.ledger import Log
+
+BATCH = 1000
+MAX_REJECTIONS = 1000
+RECORDING_TOLERANCE = timedelta(seconds=120)
+Progress = Callable[[int, int, int], None]
+
+
+@dataclass
+class ImportOptions:
+    format: str = "auto"
+    selection: Selection = field(default_factory=Selection)
+    zone: tzinfo | None = None  # for times without a zone (recording names, CSV); log's zone
+    keep_source: bool = True
+    dry_run: bool = False
+    batch_size: int = BATCH
+    csv_map: dict[str, str] = field(default_factory=dict)
+    tolerance: timedelta = RECORDING_TOLERANCE
+
+
+@dataclass
+class FileReport:
+    name: str
+    format: str
+    sha256: str = ""
+    records: int = 0
+    new: int = 0
+    duplicates: int = 0
+    filtered: int = 0
+    rejected: int = 0
+    attached: int = 0
+    original_kept: bool = False
+
+
+@dataclass
+class Summary:
+    dry_run: bool
+    selection: str
+    zone: str
+    new: int = 0
+    duplicates: int = 0
+    filtered: int = 0
+    rejected: int = 0
+    attached: int = 0  # recordings attached to a call already in the log (by an amendment)
+    rejections: list[tuple[str, str, str]] = field(default_factory=list)
+    by_number: Counter[str] = field(default_factory=Counter)
+    by_platform: Counter[str] = field(default_factory=Counter)
+    filtered_by: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+    records: int = 0
+    complete: bool = False
+
+
+@dataclass
+class _Pending:
+    draft: model.Draft
+    report: FileReport
+
+
+class ImportRun:
+    """One import into ``log``; :attr:`summary` is kept up to date (also after Ctrl-C)."""
+
+    def __init__(self, log: Log, options: ImportOptions, progress: Progress | None = None) -> None:
+        self.log = log
+        self.options = options
+        self.zone = options.zone or log.zone
+        self.progress = progress
+        self.summary = Summary(
+            dry_run=options.dry_run,
+            selection=options.selection.describe(),
+            zone=str(getattr(self.zone, "key", self.zone)),
+        )
+        self._pending: list[_Pending] = []
+        self._seen: set[bytes] = set()  # dry runs only: keys "added" earlier in the run
+        self._calls: dict[str, list[tuple[datetime, int, bool]]] | None = None
+        self._matched: set[int] = set()
+        self._bytes_total = 0
+        self._bytes_before = 0
+
+    # --- planning ----------------------------------------------------------------------------
+
+    def plan(self, paths: Iterable[Path]) -> list[tuple[Importer, Unit]]:
+        """Every file to read, checked before anything is written; recordings come last."""
+        planned: list[tuple[Importer, Unit]] = []
+        for path in paths:
+            if not path.exists():
+                raise InvalidInput(f"{path} does not exist")
+            importer = (
+                base.detect(path)
+                if self.options.format == "auto"
+                else base.get(self.options.format)
+            )
+            if not importer.sniff(path, _head(path)) and self.options.format != "csv":
+                raise InvalidInput(f"{path.name} does not look like {importer.label}")
+            planned.extend((importer, unit) for unit in importer.units(path))
+        planned.sort(key=lambda pair: pair[0].name == "recordings")
+        return planned
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(self, paths: Sequence[Path]) -> Summary:
+        planned = self.plan(paths)
+        self._bytes_total = sum(importer.size(unit) for importer, unit in planned)
+        for importer, unit in planned:
+            self._run_unit(importer, unit)
+        self.summary.complete = True
+        return self.summary
+
+    def _run_unit(self, importer: Importer, unit: Unit) -> None:
+        report = FileReport(unit.name, importer.name)
+        self.summary.files.append(report)
+        if unit.keep:
+            report.sha256 = base.file_sha256(unit.path)
+        ctx = ReadContext(zone=self.zone, csv_map=self.options.csv_map)
+        limit = self.log.store.clock() + timeutil.FUTURE_TOLERANCE
+        source = {"format": importer.name, "file": unit.name, "file_sha256": report.sha256}
+        for item in importer.read(unit, ctx):
+            if isinstance(item, Note):
+                self.summary.notes.append(item.text)
+                continue
+            report.records += 1
+            self.summary.records += 1
+            if isinstance(item, Rejected):
+                self._reject(report, item.position, item.reason)
+            else:
+                self._take(item, report, source, limit)
+            if self.progress is not None and self.summary.records % 256 == 0:
+                self.progress(self.summary.records, self._bytes_before + ctx.bytes_read,
+                              self._bytes_total)  # fmt: skip
+        self._flush()
+        self._bytes_before += importer.size(unit)
+        if self.progress is not None:
+            self.progress(self.summary.records, self._bytes_before, self._bytes_total)
+        if unit.keep and self.options.keep_source and not self.options.dry_run:
+            self._keep_original(importer, unit, report)
+
+    def _reject(self, report: FileReport, position: str, reason: str) -> None:
+        report.rejected += 1
+        self.summary.rejected += 1
+        if len(self.summary.rejections) < MAX_REJECTIONS:
+            self.summary.rejections.append((report.name, position, reason))
+
+    def _take(
+        self, record: Record, report: FileReport, source: dict[str, Any], limit: datetime
+    ) -> None:
+        try:
+            draft = model.make_draft(
+                record.kind,
+                record.occurred_at,
+                record.fields,
+                source={**source, "position": record.position, **record.extra_source},
+                dedup_key=record.dedup_key,
+            )
+        except InvalidInput as error:
+            self._reject(report, record.position, str(error))
+            return
+        if draft.occurred_at > limit:
+            self._reject(report, record.position, "the time is in the future (the phone's clock?)")
+            return
+        number = draft.fields.get("number")
+        key = phone.key(number) if number else str(draft.fields.get("sender", ""))
+        skipped = self.options.selection.keep(key, record.text, draft.occurred_at)
+        if skipped is not None:
+            report.filtered += 1
+            self.summary.filtered += 1
+            self.summary.filtered_by[skipped] += 1
+            return
+        platform = self.options.selection.platform(key, record.text)
+        if platform:
+            draft = replace(draft, fields={**draft.fields, "platform": platform})
+        self.summary.by_number[key or "(none)"] += 1
+        self.summary.by_platform[platform or "(no platform)"] += 1
+        if record.blobs and not self._already(draft.dedup_key or ""):
+            draft = self._with_blobs(draft, record)
+        if record.match_call:
+            draft = self._recording(draft, key) or draft
+        self._pending.append(_Pending(draft, report))
+        if len(self._pending) >= self.options.batch_size:
+            self._flush()
+
+    def _already(self, key: str) -> bool:
+        if any(p.draft.dedup_key == key for p in self._pending):
+            return True
+        return bool(self.log.existing_dedup_keys([key])) or self._digest(key) in self._seen
+
+    def _with_blobs(self, draft: model.Draft, record: Record) -> model.Draft:
+        if self.options.dry_run:
+            return draft
+        stored = []
+        for blob in record.blobs:
+            with blob.open() as handle:
+                stored.append(self.log.add_attachment(handle, blob.name, blob.media_type))
+        return replace(draft, attachments=draft.attachments + tuple(stored))
+
+    # --- recordings: attach to a call already in the log ---------------------------------
+
+    def _recording(self, draft: model.Draft, key: str) -> model.Draft | None:
+        """An amendment of the closest logged call of this number, if one is close enough."""
+        if self._calls is None:
+            self._flush()
+            self._calls = {}
+            for entry in self.log.entries():
+                if entry.kind == "call" and entry.retracted_by is None:
+                    self._index(entry)
+        candidates = [
+            (abs((at - draft.occurred_at).total_seconds()), not answered, seq)
+            for at, seq, answered in self._calls.get(key, ())
+            if abs(at - draft.occurred_at) <= self.options.tolerance and seq not in self._matched
+        ]
+        if not candidates:
+            return None
+        _distance, _unanswered, seq = min(candidates, key=lambda c: (c[1], c[0]))
+        self._matched.add(seq)
+        if not draft.attachments:  # a dry run: nothing stored, nothing will be appended
+            return replace(draft, kind="amend")
+        file = (draft.source or {}).get("file", "")
+        amendment = model.amendment_draft(
+            self.log.entry(seq),
+            self.log.store.clock(),
+            {},
+            f"录音 recording {file} found on the phone "
+            f"(time in its name read as {self.summary.zone})",
+            attachments=draft.attachments,
+        )
+        return replace(amendment, source=draft.source, dedup_key=draft.dedup_key)
+
+    def _index(self, entry: Any) -> None:
+        assert self._calls is not None
+        number = entry.fields.get("number")
+        if not number:
+            return
+        answered = bool(entry.fields.get("answered") or entry.fields.get("duration"))
+        self._calls.setdefault(phone.key(number), []).append(
+            (entry.occurred_at, entry.seq, answered)
+        )
+
+    # --- appending ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _digest(key: str) -> bytes:
+        return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).digest()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        drafts = [p.draft for p in pending]
+        if self.options.dry_run:
+            existing = self.log.existing_dedup_keys(d.dedup_key for d in drafts if d.dedup_key)
+            for item in pending:
+                key = item.draft.dedup_key or ""
+                digest = self._digest(key)
+                if key in existing or digest in self._seen:
+                    self._count(item.report, duplicate=True, amend=False)
+                else:
+                    self._seen.add(digest)
+                    self._count(item.report, duplicate=False, amend=item.draft.kind == "amend")
+            return
+        made = self.log.append(drafts, skip_duplicates=True)
+        kept = iter(made)
+        entry = next(kept, None)
+        for item in pending:
+            # append keeps the order of the drafts it did not skip
+            if (
+                entry is not None
+                and entry.source == item.draft.source
+                and (entry.kind == item.draft.kind)
+            ):
+                self._count(item.report, duplicate=False, amend=entry.kind == "amend")
+                if entry.kind == "call" and self._calls is not None:
+                    self._index(entry)
+                entry = next(kept, None)
+            else:
+                self._count(item.report, duplicate=True, amend=False)
+
+    def _count(self, report: FileReport, duplicate: bool, amend: bool) -> None:
+        if duplicate:
+            report.duplicates += 1
+            self.summary.duplicates += 1
+        elif amend:
+            report.attached += 1
+            self.summary.attached += 1
+        else:
+            report.new += 1
+            self.summary.new += 1
+
+    def _keep_original(self, importer: Importer, unit: Unit, report: FileReport) -> None:
+        if report.new + report.duplicates + report.attached == 0:
+            return  # nothing from this file is in the log: do not keep it
+        with unit.path.open("rb") as handle:
+            attachment = self.log.add_attachment(handle, unit.path.name)
+        if attachment.sha256 != report.sha256:
+            self.summary.notes.append(f"{unit.name} changed while it was being imported")
+        receipt = model.make_draft(
+            "other",
+            self.log.store.clock(),
+            {
+                "said": f"导入的原始文件 original file of an import: {unit.name} "
+                f"({importer.label}; {report.records} records read)",
+                "tags": ["import", "original file"],
+            },
+            attachments=(attachment,),
+            source={"format": importer.name, "file": unit.name, "file_sha256": attachment.sha256},
+            dedup_key=f"original|{attachment.sha256}",
+        )
+        self.log.append([receipt], skip_duplicates=True)
+        report.original_kept = True
+
+
+def _head(path: Path) -> bytes:
+    if not path.is_file():
+        return b""
+    with path.open("rb") as handle:
+        return handle.read(8192)
+
+
+def run_import(
+    log: Log, paths: Sequence[Path], options: ImportOptions, progress: Progress | None = None
+) -> Summary:
+    return ImportRun(log, options, progress).run(paths)
