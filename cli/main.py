@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from cli import analysis, browse, correct, importing, keys, maintenance, record
+from cli import analysis, browse, bundling, correct, importing, keys, maintenance, record
 from cli.exit_codes import for_error
 from cli.render import clean
 
@@ -77,6 +77,8 @@ cli.add_command(keys.recover)
 cli.add_command(maintenance.backup)
 cli.add_command(maintenance.restore)
 cli.add_command(importing.import_command)
+cli.add_command(bundling.bundle)
+cli.add_command(bundling.verify)
 cli.add_command(analysis.analyze)
 cli.add_command(analysis.complaint)
 

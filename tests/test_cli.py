@@ -358,7 +358,8 @@ def test_restore_refuses_wrong_passphrase_and_leaves_no_log(
 def test_every_command_has_help() -> None:
     runner = CliRunner()
     names = ["init", "list", "show", "attachment", "amend", "retract", "check", "passwd",
-             "recover", "backup", "restore", "log", "analyze", "complaint", "import"]  # fmt: skip
+             "recover", "backup", "restore", "log", "analyze", "complaint", "import",
+             "bundle", "verify"]  # fmt: skip
     assert set(names) == set(cli.commands)
     for name in names:
         result = runner.invoke(cli, [name, "--help"])

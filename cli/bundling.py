@@ -1,0 +1,137 @@
+"""The bundle for complaints and courts: `evidence bundle` writes it, `evidence verify` checks it.
+
+`verify` needs no store, no passphrase and no network: a lawyer runs it on the ZIP.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from cli import context
+from cli.context import store_options
+from cli.exit_codes import ExitCode
+from cli.render import clean
+
+
+@click.command()
+@store_options
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The ZIP to write, e.g. case.zip.",
+)
+@click.option(
+    "--platform", "platforms", multiple=True, help="Only entries about this platform (repeatable)."
+)
+@click.option("--since", help="From this date or time (local), e.g. 2026-11-01.")
+@click.option("--until", help="Up to the end of this date (local).")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the PDF.",
+)
+@click.option("--title", default="", help="Case title printed on every page.")
+@click.option("--borrower", default="", help="The borrower's name for the cover.")
+@click.option(
+    "--purpose",
+    type=click.Choice(["complaint", "civil", "criminal"]),
+    default="complaint",
+    show_default=True,
+    help="What the bundle is for.",
+)
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def bundle(
+    store_path: Path | None,
+    database_url: str | None,
+    log_id: str | None,
+    out: Path,
+    platforms: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    lang: str,
+    title: str,
+    borrower: str,
+    purpose: str,
+    force: bool,
+) -> None:
+    """Write the evidence bundle: a dated PDF, the entries with proofs, files and a manifest."""
+    from evidence import timeutil
+    from evidence.bundle import Options, build_bundle
+    from evidence.errors import Conflict
+
+    if out.exists() and not force:
+        raise Conflict(f"{out} exists: choose another --out or add --force")
+    log = context.unlock(context.location(store_path, database_url, log_id))
+    options = Options(
+        platforms=platforms,
+        since=timeutil.parse_day(since, log.zone) if since else None,
+        until=timeutil.parse_day(until, log.zone, end=True) if until else None,
+        lang=lang,
+        title=title,
+        borrower=borrower,
+        purpose=purpose,
+    )
+    result = build_bundle(log, out, options)
+    click.echo(
+        f"Wrote {out}: {result.entries} entries ({result.events} events), "
+        f"{result.attachments} attachments, a PDF of {result.pages} pages, "
+        f"{result.bytes} bytes; signed head of size {result.head_size}."
+    )
+    click.echo(f"Check it anywhere with: evidence verify {out}")
+
+
+@click.command()
+@click.argument("bundle_zip", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--against",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Another bundle of the same log: check that one head extends the other.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="en",
+    show_default=True,
+    help="Language of the verdict.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
+def verify(bundle_zip: Path, against: Path | None, lang: str, as_json: bool) -> None:
+    """Check a bundle ZIP alone (no store, no passphrase): exit 0 only if everything holds."""
+    from evidence.verifier import verify_bundle
+    from evidence.verifier.messages import VERDICT, title
+
+    report = verify_bundle(bundle_zip, against)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, sort_keys=True))
+    else:
+        words = VERDICT[lang]
+        for one in [report, *([report.against] if report.against else [])]:
+            click.echo(f"{clean(one.path)}")
+            if one.head:
+                click.echo(f"  {words['log']}: {clean(one.log_id)}")
+                click.echo(
+                    f"  {words['head']}: {words['size']} {one.head['size']}, "
+                    f"root {clean(one.head['root'])}, {words['time']} "
+                    f"{clean(one.head['signed_at'])}"
+                )
+            if one.public_key:
+                click.echo(f"  {words['fingerprint']}: {one.fingerprint()}")
+            click.echo(
+                f"  {words['entries']}: {one.entries}; {words['attachments']}: "
+                f"{one.attachments}; {words['files']}: {one.files}"
+            )
+            for problem in one.problems:
+                click.echo(f"  ✘ {title(problem.code, lang)} [{problem.code}]")
+                click.echo(f"      {words['where']}: {clean(problem.where, one_line=True)}")
+                click.echo(f"      {clean(problem.detail, one_line=True)}")
+        problems = len(report.problems) + (len(report.against.problems) if report.against else 0)
+        click.echo(words["ok"] if report.ok else words["fail"].format(n=problems))
+    sys.exit(int(ExitCode.OK if report.ok else ExitCode.INTEGRITY))
