@@ -14,6 +14,7 @@ import click
 from cli import analysis, browse, bundling, correct, importing, keys, maintenance, record
 from cli.exit_codes import for_error
 from cli.render import clean
+from cli.serving import serve
 
 
 class EvidenceGroup(click.Group):
@@ -76,6 +77,7 @@ cli.add_command(keys.passwd)
 cli.add_command(keys.recover)
 cli.add_command(maintenance.backup)
 cli.add_command(maintenance.restore)
+cli.add_command(serve)
 cli.add_command(importing.import_command)
 cli.add_command(bundling.bundle)
 cli.add_command(bundling.verify)

@@ -360,6 +360,7 @@ def test_every_command_has_help() -> None:
     names = ["init", "list", "show", "attachment", "amend", "retract", "check", "passwd",
              "recover", "backup", "restore", "log", "analyze", "complaint", "import",
              "bundle", "verify"]  # fmt: skip
+    names.append("serve")  # the web server (tests/test_server_serve.py)
     assert set(names) == set(cli.commands)
     for name in names:
         result = runner.invoke(cli, [name, "--help"])

@@ -25,7 +25,7 @@ def test_ci_runs_exactly_the_readme_test_command(readme: Path) -> None:
     commands = [b.strip() for b in _blocks(readme.read_text(encoding="utf-8"), "sh")]
     assert len(commands) == 2, "the quick start is two commands"
     install_and_run, test_command = commands
-    assert "evidence init" in install_and_run and "pip install" in install_and_run
+    assert "evidence serve" in install_and_run and "pip install" in install_and_run
     assert test_command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
