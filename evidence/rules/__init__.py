@@ -35,6 +35,7 @@ from evidence.rules.base import (
     Rule,
     ZoneTimeline,
     effective,
+    make_event,
     night,
 )
 from evidence.rules.lexicon import Lexicon
@@ -87,6 +88,7 @@ def build_context(
     words = lexicon or lexicon_module.default()
     events: list[Event] = []
     facts: list[Event] = []
+    seen: dict[str, set[str]] = {}
     for entry, at, fields in rows:
         item_platform = fields.get("platform") or ""
         if entry.kind == "fact":
@@ -99,7 +101,14 @@ def build_context(
             continue
         if (since is not None and at < since) or (until is not None and at >= until):
             continue
-        signals = {s: INFERRED for s in words.match(fields["said"])} if "said" in fields else {}
+        said = fields.get("said")
+        if said:
+            matched = seen.get(said)
+            if matched is None:  # collectors send the same words again and again
+                matched = seen[said] = words.match(said)
+            signals = dict.fromkeys(matched, INFERRED)
+        else:
+            signals = {}
         signals.update({s: STATED for s in lexicon_module.stated(fields.get("tags", ()))})
         events.append(_event(entry, at, fields, timeline, signals))
     events.sort(key=lambda e: (e.at, e.seq))
@@ -111,15 +120,9 @@ def build_context(
 def _event(
     entry: Any, at: datetime, fields: dict[str, Any], timeline: ZoneTimeline, signals: dict
 ) -> Event:
-    return Event(
-        entry.seq,
-        entry.kind,
-        at,
-        at.astimezone(timeline.at(at)),
-        fields,
-        entry.attachments,
-        signals,
-        entry.amended_by,
+    local = at.astimezone(timeline.at(at))
+    return make_event(
+        entry.seq, entry.kind, at, local, fields, entry.attachments, signals, entry.amended_by
     )
 
 
@@ -255,7 +258,7 @@ def summarize(ctx: Context, jurisdiction: str) -> Summary:
         name = str(event.fields.get("contact_name", ""))
         relation = str(event.fields.get("relation", ""))
         reached.setdefault(f"{name} ({relation})" if relation else name)
-    numbers = {e.number_key() for e in contacts if e.kind != "contact"} - {""}
+    numbers = {e.number_key for e in contacts if e.kind != "contact"} - {""}
     return Summary(
         zone=ctx.zone_name,
         platforms=tuple(sorted({e.platform for e in ctx.events if e.platform})),

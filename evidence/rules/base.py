@@ -122,52 +122,62 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An event as it stands after its amendments, with its local time."""
+    """An event as it stands after its amendments, with its local time.
+
+    What the rules ask of every event is computed once, in :func:`make_event`.
+    """
 
     seq: int
     kind: str
     at: datetime  # the (amended) instant
     local: datetime  # the same instant in the borrower's zone at that time
+    day: date  # the local day
     fields: Mapping[str, Any]
     attachments: tuple[Any, ...]
     signals: Mapping[str, str]  # signal -> STATED | INFERRED
+    platform: str
+    number_key: str  # phone.key of the number, "" without one
+    creditor: str  # who is counted as one creditor: the platform, else the number
+    incoming: bool  # not the borrower's own call or SMS
+    answered: bool  # a connected call: answered, or a duration above zero if not recorded
+    is_contact: bool  # collection activity at the borrower or, for `contact`, a third party
     amended_by: tuple[int, ...] = ()
 
-    @property
-    def day(self) -> date:
-        return self.local.date()
 
-    @property
-    def platform(self) -> str:
-        return str(self.fields.get("platform") or "")
-
-    @property
-    def incoming(self) -> bool:
-        return self.fields.get("direction") != "outgoing"
-
-    @property
-    def is_contact(self) -> bool:
-        """Collection activity directed at the borrower or, for `contact`, a third party."""
-        return self.kind in CONTACT_KINDS and self.incoming
-
-    @property
-    def answered(self) -> bool:
-        """A connected call: answered, or (answered not recorded) a duration above zero."""
-        answered = self.fields.get("answered")
-        if answered is None:
-            return int(self.fields.get("duration") or 0) > 0
-        return bool(answered)
-
-    def number_key(self) -> str:
-        number = self.fields.get("number")
-        return phone.key(number) if isinstance(number, dict) else ""
-
-    def creditor(self) -> str:
-        """Who is counted as one creditor: the platform, else the calling number."""
-        if self.platform:
-            return self.platform
-        key = self.number_key()
-        return f"number {key}" if key else "unknown"
+def make_event(
+    seq: int,
+    kind: str,
+    at: datetime,
+    local: datetime,
+    fields: Mapping[str, Any],
+    attachments: tuple[Any, ...] = (),
+    signals: Mapping[str, str] | None = None,
+    amended_by: tuple[int, ...] = (),
+) -> Event:
+    platform = str(fields.get("platform") or "")
+    number = fields.get("number")
+    key = phone.key(number) if isinstance(number, dict) else ""
+    answered = fields.get("answered")
+    if answered is None:
+        answered = int(fields.get("duration") or 0) > 0
+    incoming = fields.get("direction") != "outgoing"
+    return Event(
+        seq,
+        kind,
+        at,
+        local,
+        local.date(),
+        fields,
+        attachments,
+        signals or {},
+        platform,
+        key,
+        platform or (f"number {key}" if key else "unknown"),
+        incoming,
+        bool(answered),
+        kind in CONTACT_KINDS and incoming,
+        amended_by,
+    )
 
 
 @dataclass(frozen=True)
@@ -186,11 +196,16 @@ class Context:
     lexicon: Any = None
     options: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._contacts = [e for e in self.events if e.is_contact]
+        self._calls = [e for e in self.events if e.kind == "call" and e.incoming]
+        self._signalled = [e for e in self._contacts if e.signals]
+
     def contacts(self) -> list[Event]:
-        return [e for e in self.events if e.is_contact]
+        return self._contacts
 
     def calls(self) -> list[Event]:
-        return [e for e in self.events if e.kind == "call" and e.incoming]
+        return self._calls
 
     def facts_of(self, name: str, event: Event | None = None) -> list[Event]:
         """Facts of one kind recorded before ``event`` and applying to its platform."""
@@ -209,8 +224,8 @@ class Context:
     def with_signal(self, *signals: str, kinds: Iterable[str] = CONTACT_KINDS) -> list[Hit]:
         wanted = set(kinds)
         hits = []
-        for event in self.events:
-            if event.kind not in wanted or not event.incoming:
+        for event in self._signalled:
+            if event.kind not in wanted:
                 continue
             bases = [event.signals[s] for s in signals if s in event.signals]
             if bases:
@@ -246,8 +261,10 @@ class Rule:
         hits = self.hits(ctx)
         if not hits:
             return None
-        by_seq = {h.event.seq: h for h in hits}
-        ordered = sorted(by_seq.values(), key=lambda h: (h.event.at, h.event.seq))
+        by_seq: dict[int, Hit] = {}
+        for hit in hits:
+            by_seq.setdefault(hit.event.seq, hit)
+        ordered = sorted(by_seq.values(), key=_order)
         detail_en, detail_zh = self.detail(ctx, ordered)
         return Finding(
             rule_id=self.id,
@@ -257,7 +274,7 @@ class Rule:
             tier=self.tier,
             citations=self.citations,
             events=len(ordered),
-            days=tuple(sorted({h.event.day.isoformat() for h in ordered})),
+            days=tuple(d.isoformat() for d in sorted({h.event.day for h in ordered})),
             entries=tuple(sorted(by_seq)),
             stated=tuple(sorted(s for s, h in by_seq.items() if h.basis == STATED)),
             inferred=tuple(sorted(s for s, h in by_seq.items() if h.basis == INFERRED)),
@@ -281,6 +298,10 @@ class SignalRule(Rule):
             f"{len(hits) - stated} found by the lexicon: review them)",
             f"共 {len(hits)} 次（本人标注 {stated} 次，词库推断 {len(hits) - stated} 次，请核对）",
         )
+
+
+def _order(hit: Hit) -> tuple[datetime, int]:
+    return (hit.event.at, hit.event.seq)
 
 
 # --- effective events ------------------------------------------------------------------------

@@ -93,13 +93,13 @@ class AnsweredCallsPerDay(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         answered = [e for e in ctx.calls() if e.answered]
         found: list[Hit] = []
-        for group in group_by(answered, lambda e: (e.creditor(), e.day)).values():
+        for group in group_by(answered, lambda e: (e.creditor, e.day)).values():
             if len(group) > 3:
                 found.extend(Hit(e) for e in group)
         return found
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        days = len({(h.event.creditor(), h.event.day) for h in hits})
+        days = len({(h.event.creditor, h.event.day) for h in hits})
         return (
             f"more than 3 answered calls from one creditor on {days} days ({len(hits)} calls)",
             f"有 {days} 天同一机构拨通电话超过 3 次（共 {len(hits)} 次）",
@@ -119,13 +119,13 @@ class AttemptsPerDay(Rule):
 
     def hits(self, ctx: Context) -> list[Hit]:
         found: list[Hit] = []
-        for group in group_by(ctx.calls(), lambda e: (e.creditor(), e.day)).values():
+        for group in group_by(ctx.calls(), lambda e: (e.creditor, e.day)).values():
             if len(group) > 6:
                 found.extend(Hit(e) for e in group)
         return found
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        days = len({(h.event.creditor(), h.event.day) for h in hits})
+        days = len({(h.event.creditor, h.event.day) for h in hits})
         return (
             f"more than 6 call attempts from one creditor on {days} days ({len(hits)} calls)",
             f"有 {days} 天同一机构拨打超过 6 次（共 {len(hits)} 次）",
@@ -234,8 +234,8 @@ def _same_contact(fact, event) -> bool:
     name = str(fact.fields.get("contact_name", "")).strip()
     if name and name == str(event.fields.get("contact_name", "")).strip():
         return True
-    key = fact.number_key()
-    return bool(key) and key == event.number_key()
+    key = fact.number_key
+    return bool(key) and key == event.number_key
 
 
 class MassContact(Rule):
@@ -258,7 +258,7 @@ class MassContact(Rule):
 
     def hits(self, ctx: Context) -> list[Hit]:
         found: dict[int, Hit] = {}
-        for group in group_by(_third_parties(ctx), lambda e: e.creditor()).values():
+        for group in group_by(_third_parties(ctx), lambda e: e.creditor).values():
             end = 0
             for index, event in enumerate(group):
                 while end < len(group) and group[end].at - event.at <= MASS_WINDOW:
@@ -358,14 +358,14 @@ class NumberRotation(Rule):
         found: list[Hit] = []
         numbered = [e for e in ctx.contacts() if e.platform and e.kind != "contact"]
         for group in group_by(numbered, lambda e: e.platform).values():
-            keys = {e.number_key() for e in group} - {""}
+            keys = {e.number_key for e in group} - {""}
             if len(keys) >= ROTATION_NUMBERS:
-                found.extend(Hit(e) for e in group if e.number_key())
+                found.extend(Hit(e) for e in group if e.number_key)
         return found
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
         groups = group_by([h.event for h in hits], lambda e: e.platform)
-        parts = [f"{p}: {len({e.number_key() for e in g})}" for p, g in sorted(groups.items())]
+        parts = [f"{p}: {len({e.number_key for e in g})}" for p, g in sorted(groups.items())]
         return (
             "distinct numbers per platform — " + ", ".join(parts),
             "各平台使用的不同号码数 — " + "，".join(parts),

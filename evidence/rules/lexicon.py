@@ -113,19 +113,20 @@ CURATED: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
-    parts = []
-    for term in sorted({t.strip() for t in terms if t.strip()}, key=len, reverse=True):
-        escaped = re.escape(term)
-        if term.isascii() and term[0].isalnum() and term[-1].isalnum():
-            # 'sb' must not match inside 'asbestos', but does in '你个sb'
-            escaped = rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])"
-        parts.append(escaped)
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+def _boundary(term: str) -> re.Pattern[str] | None:
+    """English words match whole words only: 'sb' is not in 'asbestos', but is in '你个sb'."""
+    if term.isascii() and term[0].isalnum() and term[-1].isalnum():
+        return re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
+    return None
 
 
 class Lexicon:
-    """Terms per signal, compiled once; :meth:`match` returns the signals a text carries."""
+    """Terms per signal; :meth:`match` returns the signals a text carries (ignoring case).
+
+    All terms are one regular expression over the lower-cased text: a plain alternation
+    of literals lets the regex engine skip every position where no term can start, which
+    is most of a Chinese text. English terms must also stand as whole words.
+    """
 
     def __init__(self, terms: Mapping[str, Iterable[str]]) -> None:
         unknown = set(terms) - set(SIGNALS)
@@ -134,14 +135,28 @@ class Lexicon:
                 f"unknown signal {sorted(unknown)[0]!r}: use one of {', '.join(SIGNALS)}"
             )
         self.terms = {signal: tuple(words) for signal, words in terms.items()}
-        self._patterns = {
-            signal: pattern
-            for signal, words in self.terms.items()
-            if (pattern := _pattern(words)) is not None
-        }
+        self._signals: dict[str, set[str]] = {}
+        self._boundary: dict[str, re.Pattern[str]] = {}
+        for signal, words in self.terms.items():
+            for word in words:
+                term = word.strip().lower()
+                if term:
+                    self._signals.setdefault(term, set()).add(signal)
+                    if (boundary := _boundary(term)) is not None:
+                        self._boundary[term] = boundary
+        ordered = sorted(self._signals, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def match(self, text: str) -> set[str]:
-        return {signal for signal, pattern in self._patterns.items() if pattern.search(text)}
+        if self._pattern is None:
+            return set()
+        low = text.lower()
+        found: set[str] = set()
+        for term in set(self._pattern.findall(low)):
+            boundary = self._boundary.get(term)
+            if boundary is None or boundary.search(low):
+                found |= self._signals[term]
+        return found
 
     def extended(self, extra: Mapping[str, Iterable[str]]) -> Lexicon:
         merged = {s: list(self.terms.get(s, ())) for s in SIGNALS}

@@ -76,7 +76,7 @@ class SevenInSeven(Rule):
 
     def hits(self, ctx: Context) -> list[Hit]:
         found: list[Hit] = []
-        for group in group_by(ctx.calls(), lambda e: e.creditor()).values():
+        for group in group_by(ctx.calls(), lambda e: e.creditor).values():
             found.extend(Hit(e) for e in rolling_excess(group, limit=7, days=7))
         return found
 
@@ -105,7 +105,7 @@ class AfterConversation(Rule):
         found = []
         for event in ctx.calls():
             for talk in conversations:
-                if talk.platform and talk.platform != event.creditor():
+                if talk.platform and talk.platform != event.creditor:
                     continue
                 if talk.at < event.at and event.day <= talk.day + timedelta(days=6):
                     found.append(Hit(event))

@@ -1,0 +1,178 @@
+"""Analysis throughput: ``rules.report(log.entries())`` against decrypting and counting.
+
+A fresh SQLite log is filled with realistic events (the SMS and calls of
+``bench/append.py``, plus WeChat messages, third-party contacts, a few facts, and 1 %
+amendments and 0.5 % retractions). Then, in alternating (ABBA) rounds in the same
+process:
+
+* **baseline**: one pass over the stored rows that only decrypts each entry (AES-GCM,
+  with its place as associated data), checks its salted commitment and counts it;
+* **analyze**: what `evidence analyze` does after unlocking: ``Log.entries()`` (decrypt,
+  check, parse, mark corrections) and ``rules.report`` (apply corrections, local times,
+  lexicon, every rule of the jurisdiction, the summary).
+
+The ratio is baseline time / analyze time (1.0 = analysing costs nothing beyond
+decrypting). Sizes are given with ``--sizes`` to show how the cost grows.
+
+    .venv/bin/python bench/analyze.py [--sizes 25000,50000,100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import append as payloads
+
+from evidence import crypto, hashing, model, rules, timeutil
+from evidence.ledger import Store
+from evidence.store.engine import sqlite_url
+
+THREATS = ["再不还就让你全家知道", "你这个老赖", "我们是法院的工作人员", "转到我的卡上"]
+RELATIONS = [("妈妈", "mother"), ("同事", "colleague"), ("领导", "employer"), ("舅舅", "uncle")]
+
+
+def make_drafts(count: int, seed: int = 20261128) -> list[model.Draft]:
+    rng = random.Random(seed)
+    base = payloads.make_payloads(count, seed)
+    drafts = []
+    for kind, at, fields in base:
+        roll = rng.random()
+        if roll < 0.03:
+            name, relation = rng.choice(RELATIONS)
+            fields = {
+                "contact_name": name,
+                "relation": relation,
+                "platform": fields["platform"],
+                "said": fields["said"],
+            }
+            kind = "contact"
+        elif roll < 0.08:
+            fields = {
+                "sender": f"wx_{rng.randrange(500)}",
+                "channel": "wechat",
+                "platform": fields["platform"],
+                "said": rng.choice(THREATS) + fields["said"],
+            }
+            kind = "message"
+        drafts.append(model.make_draft(kind, at, fields))
+    at = base[0][1]
+    for index in range(max(1, count // 10_000)):
+        facts = [
+            {"fact": "agreed_time", "window": "22:00-22:30"},
+            {"fact": "contact_refused", "contact_name": "妈妈"},
+            {"fact": "conversation"},
+        ]
+        drafts.append(model.make_draft("fact", at + timedelta(days=index), facts[index % 3]))
+    return drafts
+
+
+def fill(folder: Path, count: int) -> tuple[Store, object]:
+    store = Store.open(sqlite_url(folder / "bench.sqlite3"), folder / "blobs")
+    log, _ = store.create_log("bench passphrase", kdf=crypto.KdfParams.fresh(memory_kib=8192))
+    drafts = make_drafts(count)
+    made = []
+    for start in range(0, len(drafts), 1000):
+        made += log.append(drafts[start : start + 1000])
+    rng = random.Random(7)
+    corrections = []
+    events = [e for e in made if e.kind in ("call", "sms")]
+    for entry in rng.sample(events, len(events) // 100):
+        corrections.append(model.amendment_draft(entry, store.clock(), {"tags": ["辱骂"]}, "tag"))
+    for entry in rng.sample(events, len(events) // 200):
+        if all(d.fields.get("target") != entry.seq for d in corrections):
+            corrections.append(model.retraction_draft(entry, store.clock(), "not collection"))
+    for start in range(0, len(corrections), 1000):
+        log.append(corrections[start : start + 1000])
+    return store, log
+
+
+def baseline(log) -> int:
+    """Decrypt every entry, check its commitment, count it."""
+    sealer, _ = log._check_access()
+    count = 0
+    for row in log._rows():
+        plain = sealer.unseal(row.sealed, hashing.entry_aad(log.log_id, row.seq))
+        salt, encoded = plain[: hashing.SALT_BYTES], plain[hashing.SALT_BYTES :]
+        if hashing.commitment(salt, encoded) != row.commitment:
+            raise SystemExit(f"entry {row.seq} does not match its commitment")
+        count += 1
+    return count
+
+
+def analyze(log) -> int:
+    report = rules.report(log.entries(), "cn")
+    return report.summary.events + len(report.findings)
+
+
+def timed(function, log) -> tuple[float, int]:
+    gc.collect()
+    start = time.perf_counter()
+    result = function(log)
+    return time.perf_counter() - start, result
+
+
+def run(size: int, repeat: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        store, log = fill(Path(folder), size)
+        entries = log.count()
+        print(f"\n{size:,} events ({entries:,} entries with corrections and facts), "
+              f"filled in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        analyze(log)  # warm-up: imports, lexicon compilation, phone caches
+        base_times, ours_times = [], []
+        for round_ in range(repeat):
+            order = [baseline, analyze] if round_ % 2 == 0 else [analyze, baseline]
+            for function in order:
+                seconds, _ = timed(function, log)
+                (base_times if function is baseline else ours_times).append(seconds)
+        store.close()
+    ratios = [b / o for b, o in zip(base_times, ours_times, strict=True)]
+    best_base, best_ours = min(base_times), min(ours_times)
+    print(f"  baseline (decrypt + count): best {best_base:.2f} s "
+          f"({best_base / entries * 1e6:.1f} µs/entry), runs {_fmt(base_times)}")  # fmt: skip
+    print(f"  analyze (entries + report): best {best_ours:.2f} s "
+          f"({best_ours / entries * 1e6:.1f} µs/entry), runs {_fmt(ours_times)}")  # fmt: skip
+    print(f"  ratio of best runs {best_base / best_ours:.2f}; "
+          f"median of per-round ratios {statistics.median(ratios):.2f}")  # fmt: skip
+    return {
+        "entries": entries,
+        "baseline": best_base,
+        "analyze": best_ours,
+        "ratio": best_base / best_ours,
+        "median": statistics.median(ratios),
+    }
+
+
+def _fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="25000,50000,100000")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]}; zone {timeutil.DEFAULT_ZONE}; rules: cn")
+    results = [run(int(size), args.repeat) for size in args.sizes.split(",")]
+    print("\nsize       entries   baseline µs/entry   analyze µs/entry   ratio (median)")
+    for result in results:
+        print(
+            f"{result['entries']:>9,}  {result['entries']:>8,}   "
+            f"{result['baseline'] / result['entries'] * 1e6:>10.1f}        "
+            f"{result['analyze'] / result['entries'] * 1e6:>10.1f}      "
+            f"{result['ratio']:.2f} ({result['median']:.2f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
