@@ -320,6 +320,15 @@ def head() -> Response:
     )
 
 
+@bp.get("/bundle")
+@authenticated
+def download_bundle() -> Response:
+    """The evidence bundle (PDF, entries, proofs, signed head) as a ZIP, built by the core."""
+    from server.bundles import bundle_response
+
+    return bundle_response(g.log, request.args)
+
+
 # --- attachments ----------------------------------------------------------------------------
 
 

@@ -51,6 +51,10 @@ TEXT: dict[str, dict[str, str]] = {
     "recorded": {"zh": "记录于", "en": "Recorded"},
     "attachments": {"zh": "附件", "en": "Attachments"},
     "download": {"zh": "下载", "en": "Download"},
+    "bundle": {
+        "zh": "下载证据包（PDF + 可验证 ZIP）",
+        "en": "Download the evidence bundle (PDF + verifiable ZIP)",
+    },
     "amended_by": {"zh": "已被更正：", "en": "Corrected by"},
     "retracted_by": {"zh": "已撤回：", "en": "Withdrawn by"},
     "corrects": {"zh": "更正 / 撤回 #", "en": "Corrects / withdraws #"},

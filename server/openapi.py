@@ -47,6 +47,7 @@ def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
 
 
 STR = {"type": "string"}
+DAY = {"type": "string", "format": "date"}
 SECURED = [{"token": []}]
 AUTH_ERRORS = (401, 422)
 
@@ -297,6 +298,41 @@ def document() -> dict[str, Any]:
                             }
                         ),
                         **_errors(401),
+                    },
+                }
+            },
+            "/api/v1/bundle": {
+                "get": {
+                    "summary": "Build and download the evidence bundle (PDF + verifiable ZIP)",
+                    "security": SECURED,
+                    "parameters": [
+                        {
+                            "name": "platform",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "array", "items": STR},
+                            "style": "form",
+                            "explode": True,
+                        },
+                        {"name": "since", "in": "query", "required": False, "schema": DAY},
+                        {"name": "until", "in": "query", "required": False, "schema": DAY},
+                        {
+                            "name": "lang",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "enum": ["zh", "en"]},
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "the bundle ZIP; check it with `evidence verify`",
+                            "content": {
+                                "application/zip": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        },
+                        **_errors(401, 404, 422),
                     },
                 }
             },

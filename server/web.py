@@ -350,3 +350,18 @@ def attachment(seq: int, sha256: str) -> Any:
     response.headers["Content-Disposition"] = "attachment"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@bp.get("/bundle")
+@signed_in
+def bundle() -> Any:
+    """The evidence bundle ZIP for the timeline's platform and period (verifiable offline)."""
+    from werkzeug.datastructures import MultiDict
+
+    from server.bundles import bundle_response
+
+    args = MultiDict(
+        [(k, v) for k, v in request.args.items(multi=True) if k in ("platform", "since", "until")]
+    )
+    args["lang"] = g.lang  # the bundle's PDF in the page's language
+    return bundle_response(g.log, args)
