@@ -51,7 +51,8 @@ def _harassment(evidence: Evidence) -> None:
         evidence("log", "call", "--number", "138 1234 5678", "--at", at, "--platform", "京东金条",
                  "--answered", "--said", "你这个老赖，再不还就发到你们公司群")  # fmt: skip
     evidence("log", "call", "--number", "139 0000 2222", "--at", "2026-11-21 09:30",
-             "--platform", "京东金条", "--tag", "威胁", "--said", "知道你家在哪")  # fmt: skip
+             "--platform", "京东金条", "--tag", "威胁", "--said", "知道你家在哪",
+             "--collector", "王经理 工号8837")  # fmt: skip
     evidence("log", "contact", "--who", "妈妈", "--relation", "mother", "--platform", "京东金条",
              "--at", "2026-11-21 10:05", "--said", "告诉她我欠了钱，让她替我还")  # fmt: skip
     evidence(
@@ -166,6 +167,7 @@ def test_every_number_in_a_draft_equals_analyze_json(evidence: Evidence, tmp_pat
     assert summary["first"] in facts and summary["last"] in facts
     assert "【草稿】" in text and "CN-3P-4" in text and "GB/T 45251" in text
     assert "知道你家在哪" in text  # the tagged quote comes first
+    assert "催收人员自称：王经理 工号8837" in text and summary["collectors"] == ["王经理 工号8837"]
     evidence("complaint", "--to", "12378", "--out", str(out), code=ExitCode.CONFLICT)
     english = evidence("complaint", "--to", "cfpb").output
     assert english.startswith("[DRAFT]") and "15 U.S.C." in english

@@ -170,6 +170,12 @@ def test_short_english_terms_match_whole_words_only() -> None:
     assert lexicon.stated(["威胁", "Insult", "unrelated"]) == {"threat", "insult"}
 
 
+def test_overlapping_terms_are_all_found() -> None:
+    # "借钱还" (a new loan) and "还钱" (the debt) overlap in "借钱还钱".
+    assert lexicon.default().match("借钱还钱") >= {"induce_new_loan", "discloses_debt"}
+    assert lexicon.default().match("WE KNOW WHERE YOU LIVE") == {"threat"}
+
+
 # --- findings as values ------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ else the log's zone. Rule sets live in one module per jurisdiction (cn, us, uk).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -65,6 +66,7 @@ NIGHT = {
     "uk": (time(21, 0, 0, 1), time(8, 0), "before 08:00 or after 21:00"),
 }
 MAX_QUOTES = 3
+MAX_COLLECTORS = 8
 MAX_QUOTE = 300
 
 
@@ -186,6 +188,7 @@ class Summary:
     distinct_numbers: int
     third_party_contacts: int
     contacts_reached: tuple[str, ...]
+    collectors: tuple[str, ...]  # the names collectors gave, most frequent first
     quotes: tuple[Quote, ...]
     attachments: tuple[tuple[int, str, str], ...]  # (entry, name, sha256)
 
@@ -208,6 +211,7 @@ class Summary:
             "distinct_numbers": self.distinct_numbers,
             "third_party_contacts": self.third_party_contacts,
             "contacts_reached": list(self.contacts_reached),
+            "collectors": list(self.collectors),
             "quotes": [q.to_dict() for q in self.quotes],
             "attachments": [
                 {"entry": seq, "name": name, "sha256": sha} for seq, name, sha in self.attachments
@@ -259,6 +263,7 @@ def summarize(ctx: Context, jurisdiction: str) -> Summary:
         relation = str(event.fields.get("relation", ""))
         reached.setdefault(f"{name} ({relation})" if relation else name)
     numbers = {e.number_key for e in contacts if e.kind != "contact"} - {""}
+    named = Counter(str(e.fields["collector"]) for e in contacts if e.fields.get("collector"))
     return Summary(
         zone=ctx.zone_name,
         platforms=tuple(sorted({e.platform for e in ctx.events if e.platform})),
@@ -277,6 +282,7 @@ def summarize(ctx: Context, jurisdiction: str) -> Summary:
         distinct_numbers=len(numbers),
         third_party_contacts=len(third),
         contacts_reached=tuple(reached),
+        collectors=tuple(name for name, _ in named.most_common(MAX_COLLECTORS)),
         quotes=_quotes(ctx),
         attachments=tuple(
             (e.seq, str(a.name), str(a.sha256)) for e in ctx.events for a in e.attachments

@@ -117,10 +117,14 @@ def draft(report: Report, target: str, lang: str = "zh") -> str:
     add(("致：" if zh else "To: ") + (recipient_zh if zh else recipient_en))
     if zh:
         add("投诉人：____　身份证号：____　联系电话：____　地址：____")
-        add(f"被投诉机构：{who}　（催收人员自称的姓名/工号见附件记录）")
+        add(f"被投诉机构：{who}")
+        if s.collectors:
+            add("催收人员自称：" + "；".join(visible(c) for c in s.collectors))
     else:
         add("From: ____  Address: ____  Phone: ____  Account number (if any): ____")
         add(f"Company: {who}")
+        if s.collectors:
+            add("Collectors' stated names: " + "; ".join(visible(c) for c in s.collectors))
     add("")
     add("一、投诉请求" if zh else "1. What I ask for")
     add(REMEDY[target][0 if zh else 1])

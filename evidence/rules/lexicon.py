@@ -113,6 +113,29 @@ CURATED: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+def _trie(terms: list[str]) -> str:
+    """One regular expression for many literals, factored by their leading characters.
+
+    'abc|abd|b' becomes 'a(?:b(?:c|d))|b': at each position the engine compares one
+    character per branch instead of every term (about twice as fast on Chinese text).
+    Longer continuations come first, so the longest term at a position wins.
+    """
+    groups: dict[str, list[str]] = {}
+    for term in terms:
+        groups.setdefault(term[0], []).append(term[1:])
+    parts = []
+    for first in sorted(groups):
+        rests = groups[first]
+        longer = [r for r in rests if r]
+        if not longer:
+            parts.append(re.escape(first))
+            continue
+        inner = _trie(sorted(set(longer)))
+        optional = "?" if "" in rests else ""
+        parts.append(f"{re.escape(first)}(?:{inner}){optional}")
+    return "|".join(parts)
+
+
 def _boundary(term: str) -> re.Pattern[str] | None:
     """English words match whole words only: 'sb' is not in 'asbestos', but is in '你个sb'."""
     if term.isascii() and term[0].isalnum() and term[-1].isalnum():
@@ -144,15 +167,20 @@ class Lexicon:
                     self._signals.setdefault(term, set()).add(signal)
                     if (boundary := _boundary(term)) is not None:
                         self._boundary[term] = boundary
-        ordered = sorted(self._signals, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._pattern = re.compile(_trie(list(self._signals))) if self._signals else None
 
     def match(self, text: str) -> set[str]:
         if self._pattern is None:
             return set()
         low = text.lower()
+        terms = set()
+        search = self._pattern.search
+        hit = search(low)
+        while hit is not None:  # every start position, so overlapping terms are all seen
+            terms.add(hit.group())
+            hit = search(low, hit.start() + 1)
         found: set[str] = set()
-        for term in set(self._pattern.findall(low)):
+        for term in terms:
             boundary = self._boundary.get(term)
             if boundary is None or boundary.search(low):
                 found |= self._signals[term]
