@@ -114,7 +114,7 @@ def analyze(
     rows = [
         [
             f.rule_id,
-            f.tier,
+            f.tier_text(lang),
             str(f.events),
             _days(f.days),
             _entries(f.entries),

@@ -24,6 +24,13 @@ INDUSTRY = "industry standard"
 RECOMMENDED = "recommended standard"
 PATTERN = "pattern (no instrument sets a number)"
 TIERS = (LAW, REGULATION, INDUSTRY, RECOMMENDED, PATTERN)
+TIER_ZH = {
+    LAW: "法律",
+    REGULATION: "监管规定",
+    INDUSTRY: "行业自律规范",
+    RECOMMENDED: "推荐性国家标准",
+    PATTERN: "行为模式（无文件规定具体数字）",
+}
 
 STATED = "stated"  # the borrower's own tag
 INFERRED = "inferred"  # the lexicon matched the recorded words
@@ -98,6 +105,9 @@ class Finding:
 
     def detail(self, lang: str = "en") -> str:
         return self.detail_zh if lang == "zh" else self.detail_en
+
+    def tier_text(self, lang: str = "en") -> str:
+        return TIER_ZH[self.tier] if lang == "zh" else self.tier
 
     def citation(self) -> str:
         return "; ".join(c.text() for c in self.citations)

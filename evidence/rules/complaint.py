@@ -153,7 +153,7 @@ def draft(report: Report, target: str, lang: str = "zh") -> str:
         verdict = VERDICT_ZH[finding.verdict_en]
         if zh:
             add(
-                f"- {finding.rule_id}（{finding.tier}）{verdict}：{finding.rule_zh}。"
+                f"- {finding.rule_id}（{finding.tier_text('zh')}）{verdict}：{finding.rule_zh}。"
                 f"{finding.detail_zh}；涉及记录 {_seqs(finding.entries)}。"
                 f"依据：{finding.citation()}"
             )
