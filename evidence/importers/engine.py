@@ -77,6 +77,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     files: list[FileReport] = field(default_factory=list)
     records: int = 0
+    originals: int = 0  # original files appended by this run (one "other" entry each)
     complete: bool = False
 
 
@@ -332,7 +333,7 @@ class ImportRun:
             source={"format": importer.name, "file": unit.name, "file_sha256": attachment.sha256},
             dedup_key=f"original|{attachment.sha256}",
         )
-        self.log.append([receipt], skip_duplicates=True)
+        self.summary.originals += len(self.log.append([receipt], skip_duplicates=True))
         report.original_kept = True
 
 

@@ -14,6 +14,7 @@ import base64
 import binascii
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -257,5 +258,5 @@ class SbrXml(Importer):
                         yield from read_xml(member, ctx, prefix=f"{info.filename}: ")
                 except InvalidInput as error:
                     yield Rejected(info.filename, str(error))
-                except (zipfile.BadZipFile, OSError, EOFError) as error:
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
                     yield Rejected(info.filename, f"the ZIP member cannot be read: {error}")
