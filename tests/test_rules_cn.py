@@ -234,3 +234,10 @@ def test_unconfirmed_items_are_marked_and_freq_3_is_left_out() -> None:
     assert findings["CN-TIME-1"].tier == "recommended standard"
     assert findings["CN-FREQ-2"].tier == "industry standard"
     assert findings["CN-TIME-1"].verdict_en == "breaches"
+
+
+def test_a_fake_summons_by_post_is_found_in_a_letter() -> None:
+    book = Book()
+    seq = book.add("letter", "2026-11-20 12:00", said="法院传票：限三日内到庭")
+    assert book.hit("CN-LANG-2") == (seq,)
+    assert book.hit("CN-TIME-1") == ()

@@ -38,6 +38,8 @@ COUNTED = "counted"  # times, numbers and kinds recorded in the log
 
 # Collection activity towards the borrower (and, for `contact`, towards third parties).
 CONTACT_KINDS = ("call", "sms", "message", "visit", "contact")
+# What the collectors said or sent: contacts, and letters (a fake summons arrives by post).
+CONTENT_KINDS = (*CONTACT_KINDS, "letter")
 
 
 @dataclass(frozen=True)
@@ -209,7 +211,9 @@ class Context:
     def __post_init__(self) -> None:
         self._contacts = [e for e in self.events if e.is_contact]
         self._calls = [e for e in self.events if e.kind == "call" and e.incoming]
-        self._signalled = [e for e in self._contacts if e.signals]
+        self._signalled = [
+            e for e in self.events if e.signals and e.kind in CONTENT_KINDS and e.incoming
+        ]
 
     def contacts(self) -> list[Event]:
         return self._contacts
@@ -231,7 +235,7 @@ class Context:
             found.append(fact)
         return found
 
-    def with_signal(self, *signals: str, kinds: Iterable[str] = CONTACT_KINDS) -> list[Hit]:
+    def with_signal(self, *signals: str, kinds: Iterable[str] = CONTENT_KINDS) -> list[Hit]:
         wanted = set(kinds)
         hits = []
         for event in self._signalled:
