@@ -12,7 +12,8 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from evidence import phone, timeutil
 
@@ -192,8 +193,7 @@ def make_event(
     )
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     event: Event
     basis: str = COUNTED
 
@@ -381,13 +381,17 @@ class ZoneTimeline:
 
 def in_window(window: str, local: datetime) -> bool:
     """Is the local time of day inside a daily window 'HH:MM-HH:MM' (which may pass midnight)?"""
-    start_text, end_text = window.split("-")
-    start = _minutes(start_text)
-    end = _minutes(end_text)
+    start, end = _window(window)
     now = local.hour * 60 + local.minute + local.second / 60
     if start < end:
         return start <= now < end
     return now >= start or now < end
+
+
+@lru_cache(maxsize=256)
+def _window(window: str) -> tuple[int, int]:
+    start_text, end_text = window.split("-")
+    return _minutes(start_text), _minutes(end_text)
 
 
 def _minutes(text: str) -> int:

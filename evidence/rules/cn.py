@@ -7,6 +7,7 @@ confirmed and are not given. CN-FREQ-3 ("催收间隔周期", meaning unconfirme
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from datetime import time, timedelta
 
@@ -154,11 +155,14 @@ class ContactWhileReachable(Rule):
 
     def hits(self, ctx: Context) -> list[Hit]:
         reached = group_by([e for e in ctx.calls() if e.answered], lambda e: e.platform)
+        times = {platform: [e.at for e in calls] for platform, calls in reached.items()}
         window = timedelta(days=REACHABLE_DAYS)
         found = []
         for event in _third_parties(ctx):
-            answered = reached.get(event.platform, []) if event.platform else []
-            if any(event.at - window <= a.at <= event.at for a in answered):
+            answered = times.get(event.platform, []) if event.platform else []
+            # the latest answered call at or before the contact (calls are in time order)
+            index = bisect.bisect_right(answered, event.at) - 1
+            if index >= 0 and event.at - window <= answered[index]:
                 found.append(Hit(event))
         return found
 
