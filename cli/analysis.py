@@ -42,11 +42,11 @@ def _report(
     from evidence import rules, timeutil
 
     words = rules.load_lexicon(lexicon_file)  # a bad file fails before the passphrase
-    if zone:
-        timeutil.zone(zone)
+    chosen = timeutil.zone(zone) if zone else None
     log = context.unlock(where)
-    start = timeutil.parse_day(since, log.zone) if since else None
-    end = timeutil.parse_day(until, log.zone, end=True) if until else None
+    days_in = chosen or log.zone  # --since/--until are local days of the zone analysed
+    start = timeutil.parse_day(since, days_in) if since else None
+    end = timeutil.parse_day(until, days_in, end=True) if until else None
     return rules.report(log.entries(), jurisdiction, zone, platform, start, end, words)
 
 
