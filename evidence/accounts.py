@@ -35,7 +35,8 @@ from evidence.store.schema import accounts, credentials, key_slots, rate_limits
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-_NAME = re.compile(r"^[\w.@+\-]{3,64}$")
+NAME_PATTERN = r"^[\w.@+\-]{3,64}$"  # after NFC, trimming and case folding
+_NAME = re.compile(NAME_PATTERN)
 _TOKEN = re.compile(r"^ev([st])_([0-9a-f]{32})\.([A-Za-z0-9_\-]{43})$")
 _PREFIX = {keyring.SESSION: "s", keyring.TOKEN: "t"}
 SIGN_IN_FAILED = "wrong name or password"

@@ -67,8 +67,10 @@ def check_object(
     if missing:
         raise ApiError(422, f"{what} needs {', '.join(missing)}")
     for key, kind in allowed.items():
-        if key in data and data[key] is not None:
+        if key in data:
             value = data[key]
+            if value is None:
+                raise ApiError(422, f"{key} must not be null: leave it out instead")
             if isinstance(value, bool) and kind is not bool:
                 raise ApiError(422, f"{key} has the wrong type")
             if not isinstance(value, kind):
@@ -221,6 +223,8 @@ def upload_events() -> tuple[Response, int]:
     results: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         client_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(client_id, str):
+            client_id = None  # only a string id is echoed (the document's Result shape)
         draft = drafts.get(index)
         if index in errors or draft is None or draft.dedup_key not in stored:
             error = errors.get(index) or error_body(409, "not stored", "conflict")
@@ -245,6 +249,13 @@ def entry_json(entry: Any) -> dict[str, Any]:
 
 
 _LIST_ARGS = {"kind", "platform", "since", "until", "limit", "after"}
+
+
+def no_empty_values(args: Any, names: tuple[str, ...]) -> None:
+    """API query arguments are absent or have a value (a web form's empty box is the web's)."""
+    empty = [name for name in names if name in args and not args[name].strip()]
+    if empty:
+        raise ApiError(422, f"{', '.join(empty)} must not be empty: leave it out instead")
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -286,6 +297,7 @@ def list_entries() -> Response:
     unknown = sorted(set(request.args) - _LIST_ARGS)
     if unknown:
         raise ApiError(422, f"unknown parameters: {', '.join(unknown)}")
+    no_empty_values(request.args, ("kind", "since", "until", "limit", "after"))
     limit = _int_arg("limit", 100, 1, 1000)
     after = _int_arg("after", 0, 0, 10**12) if "after" in request.args else -1
     selected = [e for e in select_entries(g.log, request.args) if e.seq > after]
@@ -300,10 +312,17 @@ def list_entries() -> Response:
     )
 
 
+def entry_of(log: Any, seq: int) -> Any:
+    """The log's entry ``seq``; a number past any database integer is simply not found."""
+    if seq >= 2**63:  # the URL converter takes any size; SQLite and PostgreSQL do not
+        raise NotFound(f"there is no entry {seq}")
+    return log.entry(seq)
+
+
 @bp.get("/entries/<int:seq>")
 @authenticated
 def show_entry(seq: int) -> Response:
-    return jsonify({"ok": True, "entry": entry_json(g.log.entry(seq))})
+    return jsonify({"ok": True, "entry": entry_json(entry_of(g.log, seq))})
 
 
 @bp.get("/head")

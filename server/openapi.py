@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evidence import model
+from evidence import accounts, model
 
 ERROR = {
     "type": "object",
@@ -48,6 +48,17 @@ def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
 
 STR = {"type": "string"}
 DAY = {"type": "string", "format": "date"}
+SHA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+NAME = {
+    "type": "string",
+    "pattern": accounts.NAME_PATTERN,
+    "description": "3 to 64 letters, digits or . _ - + @ (compared case-insensitively)",
+}
+PASSWORD = {
+    "type": "string",
+    "minLength": accounts.MIN_PASSWORD,
+    "maxLength": accounts.MAX_PASSWORD,
+}
 SECURED = [{"token": []}]
 AUTH_ERRORS = (401, 422)
 
@@ -140,9 +151,7 @@ def document() -> dict[str, Any]:
             "/api/v1/accounts": {
                 "post": {
                     "summary": "Sign up: create an account and its log",
-                    "requestBody": _body(
-                        _obj(["name", "password"], name=STR, password={"type": "string"})
-                    ),
+                    "requestBody": _body(_obj(["name", "password"], name=NAME, password=PASSWORD)),
                     "responses": {
                         "201": _json(
                             {"type": "object", "properties": {"recovery_code": STR}}, "created"
@@ -194,7 +203,12 @@ def document() -> dict[str, Any]:
                     "summary": "Revoke one of the account's tokens",
                     "security": SECURED,
                     "parameters": [
-                        {"name": "token_id", "in": "path", "required": True, "schema": STR}
+                        {
+                            "name": "token_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "format": "uuid"},
+                        }
                     ],
                     "responses": {"204": {"description": "revoked"}, **_errors(401, 404)},
                 }
@@ -368,7 +382,7 @@ def document() -> dict[str, Any]:
                     "summary": "Download an attachment of this log",
                     "security": SECURED,
                     "parameters": [
-                        {"name": "sha256", "in": "path", "required": True, "schema": STR}
+                        {"name": "sha256", "in": "path", "required": True, "schema": SHA}
                     ],
                     "responses": {
                         "200": {

@@ -31,7 +31,7 @@ from werkzeug.exceptions import HTTPException
 from evidence import keyring, model, timeutil
 from evidence.errors import EvidenceError, WrongSecret
 from server import accounts
-from server.api import client_address, select_entries
+from server.api import client_address, entry_of, select_entries
 from server.errors import ApiError, classify
 from server.i18n import LANGUAGES, translator
 
@@ -332,7 +332,7 @@ def timeline() -> Any:
 @bp.get("/entries/<int:seq>")
 @signed_in
 def show_entry(seq: int) -> Any:
-    entry = g.log.entry(seq)
+    entry = entry_of(g.log, seq)
     return render_template(
         "entry.html", entry=_view(entry, g.log.zone), saved=request.args.get("saved")
     )
@@ -341,7 +341,7 @@ def show_entry(seq: int) -> Any:
 @bp.get("/entries/<int:seq>/attachments/<sha256>")
 @signed_in
 def attachment(seq: int, sha256: str) -> Any:
-    entry = g.log.entry(seq)
+    entry = entry_of(g.log, seq)
     found = next((a for a in entry.attachments if a.sha256 == sha256), None)
     if found is None:
         raise ApiError(404, "no such attachment")
@@ -361,7 +361,11 @@ def bundle() -> Any:
     from server.bundles import bundle_response
 
     args = MultiDict(
-        [(k, v) for k, v in request.args.items(multi=True) if k in ("platform", "since", "until")]
+        [
+            (k, v)
+            for k, v in request.args.items(multi=True)
+            if k in ("platform", "since", "until") and v.strip()
+        ]
     )
     args["lang"] = g.lang  # the bundle's PDF in the page's language
     return bundle_response(g.log, args)
