@@ -16,6 +16,7 @@ COMMITMENT_PREFIX = b"evidence/commitment/v1\x00"
 ENTRY_AAD_PREFIX = b"evidence/entry/v1\x00"
 SIGNING_KEY_AAD_PREFIX = b"evidence/signing-key/v1\x00"
 HEAD_PREFIX = "evidence-log-head/v1"
+BUNDLE_STATEMENT_PREFIX = "evidence-bundle-manifest/v1"
 SALT_BYTES = 32
 
 
@@ -75,3 +76,13 @@ class Head:
             "signed_at": self.signed_at,
             "signature": self.signature.hex(),
         }
+
+
+def bundle_statement(log_id: str, manifest_sha256: bytes) -> bytes:
+    """The text a log key signs to vouch for a bundle's manifest (and so for every file in it).
+
+    Its first line differs from a head's, so neither signature can stand for the other.
+    """
+    return (
+        f"{BUNDLE_STATEMENT_PREFIX}\nlog {log_id}\nmanifest-sha256 {manifest_sha256.hex()}\n"
+    ).encode("ascii")

@@ -730,6 +730,11 @@ class Log:
             raise NotFound(f"there is no entry {min(missing)}")
         return found
 
+    def sign_bundle_manifest(self, manifest_sha256: bytes) -> tuple[bytes, bytes]:
+        """The signed statement that binds a bundle's manifest to this log's key."""
+        statement = hashing.bundle_statement(self.log_id, manifest_sha256)
+        return statement, crypto.sign(self._signing_key, statement)
+
     def head(self) -> Head:
         return self.heads()[-1]
 

@@ -127,13 +127,20 @@ def rewrite(
     if fix_hashes:
         import hashlib
 
+        from evidence.verifier import layout
+
         manifest = json.loads(out["manifest.json"])
         manifest["files"] = [
             {"path": n, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
             for n, d in out.items()
-            if n not in ("manifest.json", "SHA256SUMS")
+            if n not in layout.AFTER_MANIFEST
         ]
         out["manifest.json"] = json.dumps(manifest, ensure_ascii=False).encode()
+        # The forger can write the statement too; only the log key can sign it.
+        out["manifest.statement.txt"] = (
+            f"{layout.STATEMENT_PREFIX}\nlog {manifest['log']['id']}\n"
+            f"manifest-sha256 {hashlib.sha256(out['manifest.json']).hexdigest()}\n"
+        ).encode()
         out["SHA256SUMS"] = "".join(
             f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in out.items() if n != "SHA256SUMS"
         ).encode()

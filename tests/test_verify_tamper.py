@@ -34,7 +34,8 @@ def _members(bundle: Path) -> dict[str, bytes]:
 
 
 MEMBERS = [
-    "evidence.pdf", "VERIFY.txt", "manifest.json", "SHA256SUMS", "head.txt", "head.sig",
+    "evidence.pdf", "VERIFY.txt", "manifest.json", "manifest.statement.txt", "manifest.sig",
+    "SHA256SUMS", "head.txt", "head.sig",
     "pub.pem", "entries.jsonl", "proofs.jsonl", "commitments.txt", "entries.csv",
     "attachments/1-2_rec.m4a", "attachments/2-2_截图_1_.png",
 ]  # fmt: skip
@@ -98,8 +99,8 @@ def test_forged_entry_with_fixed_hashes_fails_its_commitment(bundle: Path, tmp_p
     report = verify_bundle(
         rewrite(bundle, tmp_path / "t.zip", change={"entries.jsonl": forged}, fix_hashes=True)
     )
-    assert codes(report) == {"entry.commitment"}
-    assert report.problems[0].where == "entries.jsonl:1"
+    assert codes(report) == {"manifest.signature", "entry.commitment"}
+    assert "entries.jsonl:1" in [p.where for p in report.problems]
 
 
 def test_forged_commitment_of_an_excluded_entry_fails_the_root(bundle: Path, tmp_path: Path):
@@ -113,7 +114,7 @@ def test_forged_commitment_of_an_excluded_entry_fails_the_root(bundle: Path, tmp
             fix_hashes=True,
         )
     )
-    assert codes(report) == {"tree.root"}
+    assert codes(report) == {"manifest.signature", "tree.root"}
 
 
 def test_forged_head_with_fixed_hashes_fails_the_signature(bundle: Path, tmp_path: Path) -> None:
@@ -124,7 +125,7 @@ def test_forged_head_with_fixed_hashes_fails_the_signature(bundle: Path, tmp_pat
         rewrite(bundle, tmp_path / "t.zip", fix_hashes=True,
                 change={"head.txt": head, "manifest.json": json.dumps(manifest).encode()})
     )  # fmt: skip
-    assert codes(report) == {"head.signature"}
+    assert codes(report) == {"manifest.signature", "head.signature"}
 
 
 def test_signature_replaced(bundle: Path, tmp_path: Path) -> None:
@@ -132,7 +133,7 @@ def test_signature_replaced(bundle: Path, tmp_path: Path) -> None:
     report = verify_bundle(
         rewrite(bundle, tmp_path / "t.zip", change={"head.sig": _flip(sig, 0)}, fix_hashes=True)
     )
-    assert codes(report) == {"head.signature", "head.mismatch"}
+    assert codes(report) == {"manifest.signature", "head.signature", "head.mismatch"}
 
 
 def test_another_key_is_noticed(bundle: Path, tmp_path: Path) -> None:
@@ -157,7 +158,7 @@ def test_manifest_selection_lie_is_noticed(bundle: Path, tmp_path: Path) -> None
         rewrite(bundle, tmp_path / "t.zip", fix_hashes=True,
                 change={"manifest.json": json.dumps(manifest, ensure_ascii=False).encode()})
     )  # fmt: skip
-    assert codes(report) == {"entry.selection"}
+    assert codes(report) == {"manifest.signature", "entry.selection"}
 
 
 def test_attachment_swapped_with_fixed_hashes(bundle: Path, tmp_path: Path) -> None:
@@ -169,5 +170,31 @@ def test_attachment_swapped_with_fixed_hashes(bundle: Path, tmp_path: Path) -> N
             fix_hashes=True,
         )
     )
-    assert codes(report) == {"attachment.mismatch"}
-    assert report.problems[0].where == "attachments/1-2_rec.m4a"
+    assert codes(report) == {"manifest.signature", "attachment.mismatch"}
+    assert "attachments/1-2_rec.m4a" in [p.where for p in report.problems]
+
+
+def test_forged_pdf_with_every_hash_fixed_fails_the_manifest_signature(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """A forger rewrites the PDF, manifest, SHA256SUMS and statement; the key is out of reach."""
+    pdf = _members(bundle)["evidence.pdf"].replace(b"%PDF-1.4", b"%PDF-1.4\n% forged", 1)
+    manifest = json.loads(_members(bundle)["manifest.json"])
+    manifest["selection"]["borrower"] = "someone else"
+    report = verify_bundle(
+        rewrite(bundle, tmp_path / "t.zip", fix_hashes=True,
+                change={"evidence.pdf": pdf, "manifest.json": json.dumps(manifest).encode()})
+    )  # fmt: skip
+    assert codes(report) == {"manifest.signature"}
+    assert report.problems[0].where == "manifest.sig"
+
+
+def test_statement_for_another_manifest_is_refused(bundle: Path, tmp_path: Path) -> None:
+    members = _members(bundle)
+    statement = members["manifest.statement.txt"].replace(b"manifest-sha256 ", b"manifest-sha256 0")
+    report = verify_bundle(
+        rewrite(
+            bundle, tmp_path / "t.zip", change={"manifest.statement.txt": statement[:-2] + b"\n"}
+        )
+    )
+    assert "manifest.statement" in codes(report)

@@ -194,7 +194,8 @@ def _build(
                     },
                     "attachments": attachments,
                     "pdf": {"pages": pages, "font_embedded": font.embedded},
-                }
+                },
+                log.sign_bundle_manifest,
             )
 
         package.write_atomically(out, fill)

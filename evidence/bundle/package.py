@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -74,10 +74,17 @@ class ZipWriter:
                 member.write(chunk)
         self.files.append({"path": name, "size": size, "sha256": sha.hexdigest()})
 
-    def finish(self, manifest: dict[str, Any]) -> None:
+    def finish(
+        self, manifest: dict[str, Any], sign: Callable[[bytes], tuple[bytes, bytes]]
+    ) -> None:
+        """Write the manifest, the log key's signed statement over it, then SHA256SUMS."""
         manifest["files"] = list(self.files)
         data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
-        self.add(layout.MANIFEST, [data + b"\n"])
+        data += b"\n"
+        self.add(layout.MANIFEST, [data])
+        statement, signature = sign(hashlib.sha256(data).digest())
+        self.add(layout.MANIFEST_STATEMENT, [statement])
+        self.add(layout.MANIFEST_SIG, [signature])
         sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in self.files)
         self.add(layout.SUMS, [sums.encode("utf-8")])
 

@@ -17,6 +17,10 @@ TEMPLATE = """\
 2. 核对树头签名（OpenSSL 3.0 或更新版本）：
        openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in head.txt -sigfile head.sig
    应显示 "Signature Verified Successfully"。请另行向当事人核实公钥指纹（见上）。
+   同一密钥还对清单签了名（清单列出 PDF 等每个文件的哈希，因此 PDF 无法被替换）：
+       sha256sum manifest.json; cat manifest.statement.txt
+       openssl pkeyutl -verify -pubin -inkey pub.pem -rawin \\
+           -in manifest.statement.txt -sigfile manifest.sig
 3. 完整核对（每条记录的承诺值、包含证明、Merkle 根、附件哈希）：
        pip install evidence   （或使用任何按 docs/BUNDLE-FORMAT.md 编写的验证程序）
        evidence verify 本文件.zip
@@ -37,7 +41,11 @@ evidence.pdf 是上述数据的可读呈现；具有证明力的是 entries.json
 2. The head's signature (OpenSSL 3.0 or later):
        openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in head.txt -sigfile head.sig
    It must print "Signature Verified Successfully". Confirm the key fingerprint above with
-   the borrower through another channel.
+   the borrower through another channel. The same key signed the manifest, which lists the
+   hash of every file (so the PDF cannot be swapped); the statement names the manifest's hash:
+       sha256sum manifest.json; cat manifest.statement.txt
+       openssl pkeyutl -verify -pubin -inkey pub.pem -rawin \\
+           -in manifest.statement.txt -sigfile manifest.sig
 3. Everything (each entry's commitment and inclusion proof, the Merkle root, attachments):
        pip install evidence   (or any verifier written from docs/BUNDLE-FORMAT.md)
        evidence verify this.zip

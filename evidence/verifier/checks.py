@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -190,6 +191,7 @@ class _Checker:
         self._manifest()
         self._sums()
         key = self._key()
+        self._manifest_signature(key)
         head = self._head(key)
         leaves = self._tree(head)
         self._entries(head, leaves)
@@ -200,6 +202,8 @@ class _Checker:
             layout.SUMS: layout.MAX_TEXT_BYTES,
             layout.HEAD_TEXT: 4096,
             layout.HEAD_SIG: 4096,
+            layout.MANIFEST_STATEMENT: 4096,
+            layout.MANIFEST_SIG: 4096,
             layout.PUBLIC_KEY: 4096,
             layout.ENTRIES: layout.MAX_TEXT_BYTES,
             layout.PROOFS: layout.MAX_TEXT_BYTES,
@@ -242,8 +246,8 @@ class _Checker:
             return
         self.manifest = manifest
         for path, (sha, size) in listed.items():
-            if path == layout.MANIFEST:
-                self.problem("manifest.invalid", layout.MANIFEST, "lists itself")
+            if path in layout.AFTER_MANIFEST:
+                self.problem("manifest.invalid", layout.MANIFEST, f"lists {path}")
             elif path not in self.digests:
                 if path not in self.members and not any(
                     p.where == path for p in self.report.problems
@@ -256,7 +260,7 @@ class _Checker:
                 if actual_sha != sha:
                     self.problem("file.hash", path, f"SHA-256 {actual_sha}, manifest says {sha}")
         for path in self.digests:
-            if path not in listed and path not in (layout.MANIFEST, layout.SUMS):
+            if path not in listed and path not in layout.AFTER_MANIFEST:
                 self.problem("file.unlisted", path, "not in manifest.json")
 
     def _sums(self) -> None:
@@ -308,6 +312,43 @@ class _Checker:
         if self.manifest and stated.get("public_key") != key.hex():
             self.problem("key.mismatch", layout.MANIFEST, "log.public_key differs from pub.pem")
         return key
+
+    def _manifest_signature(self, key: bytes | None) -> None:
+        """The log key vouches for the manifest, and through its hashes for every file.
+
+        Without this, someone could rewrite the PDF (or the title, or the borrower's
+        name) and both hash lists, and the bundle would still check.
+        """
+        data = self.texts.get(layout.MANIFEST)
+        statement = self.texts.get(layout.MANIFEST_STATEMENT)
+        signature = self.texts.get(layout.MANIFEST_SIG)
+        if data is None or statement is None or signature is None or not self.manifest:
+            return
+        log_id = self.manifest.get("log", {}).get("id")
+        expected = (
+            f"{layout.STATEMENT_PREFIX}\nlog {log_id}\n"
+            f"manifest-sha256 {hashlib.sha256(data).hexdigest()}\n"
+        ).encode("ascii", "replace")
+        if statement != expected:
+            self.problem(
+                "manifest.statement",
+                layout.MANIFEST_STATEMENT,
+                "does not name this manifest's SHA-256 and log",
+            )
+            return
+        if key is None:
+            return
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        try:
+            Ed25519PublicKey.from_public_bytes(key).verify(signature, statement)
+        except (InvalidSignature, ValueError):
+            self.problem(
+                "manifest.signature",
+                layout.MANIFEST_SIG,
+                "the log key did not sign this manifest (the PDF or another file was replaced)",
+            )
 
     def _head(self, key: bytes | None) -> dict[str, Any] | None:
         data = self.texts.get(layout.HEAD_TEXT)

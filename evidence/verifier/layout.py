@@ -12,6 +12,11 @@ PDF = "evidence.pdf"
 VERIFY_TEXT = "VERIFY.txt"
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
+MANIFEST_STATEMENT = "manifest.statement.txt"
+MANIFEST_SIG = "manifest.sig"
+STATEMENT_PREFIX = "evidence-bundle-manifest/v1"
+# Written after the manifest, so it cannot list them; SHA256SUMS does.
+AFTER_MANIFEST = (MANIFEST, MANIFEST_STATEMENT, MANIFEST_SIG, SUMS)
 HEAD_TEXT = "head.txt"
 HEAD_SIG = "head.sig"
 PUBLIC_KEY = "pub.pem"
@@ -26,6 +31,8 @@ REQUIRED = (
     PDF,
     VERIFY_TEXT,
     MANIFEST,
+    MANIFEST_STATEMENT,
+    MANIFEST_SIG,
     SUMS,
     HEAD_TEXT,
     HEAD_SIG,
