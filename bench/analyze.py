@@ -119,6 +119,45 @@ def entries_only(log) -> int:
     return len(log.entries())
 
 
+def breakdown(log) -> None:
+    """Where the time of `analyze` goes, step by step, each step timed alone (best of 3)."""
+    import json
+    from dataclasses import replace
+
+    from evidence import canonical
+
+    rows = list(log._rows())
+    count = len(rows)
+    sealer, _ = log._check_access()
+    plains = [sealer.unseal(r.sealed, hashing.entry_aad(log.log_id, r.seq)) for r in rows]
+    encoded = [p[hashing.SALT_BYTES :] for p in plains]
+    documents = [canonical.decode(e) for e in encoded]
+    made = [model.entry_from_document(d, b"") for d in documents]
+    entries = log.entries()
+    steps = [
+        ("fetch rows (SQLite)", lambda: list(log._rows())),
+        ("AES-GCM unseal", lambda: [sealer.unseal(r.sealed, hashing.entry_aad(log.log_id, r.seq))
+                                    for r in rows]),
+        ("salted commitment", lambda: [hashing.commitment(p[: hashing.SALT_BYTES],
+                                       p[hashing.SALT_BYTES :]) for p in plains]),
+        ("json.loads", lambda: [json.loads(e) for e in encoded]),
+        ("canonical.decode (json.loads + re-encode check)",
+         lambda: [canonical.decode(e) for e in encoded]),
+        ("model.entry_from_document", lambda: [model.entry_from_document(d, b"")
+                                               for d in documents]),
+        ("dataclasses.replace (correction marks)",
+         lambda: [replace(e, amended_by=(), retracted_by=None) for e in made]),
+        ("Log.entries() in all", lambda: log.entries()),
+        ("rules.build_context (corrections, local time, lexicon)",
+         lambda: rules.build_context(entries)),
+        ("rules.report in all (context, 14 rules, summary)", lambda: rules.report(entries, "cn")),
+    ]  # fmt: skip
+    print(f"  breakdown over {count:,} entries (best of 3, µs/entry):")
+    for label, step in steps:
+        best = min(timed(lambda _log, step=step: step(), log)[0] for _ in range(3))
+        print(f"    {label:<58} {best / count * 1e6:7.1f}")
+
+
 def timed(function, log) -> tuple[float, int]:
     gc.collect()
     start = time.perf_counter()
@@ -172,7 +211,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="25000,50000,100000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--breakdown", type=int, metavar="N", help="only time each step on N")
     args = parser.parse_args()
+    if args.breakdown:
+        with tempfile.TemporaryDirectory() as folder:
+            store, log = fill(Path(folder), args.breakdown)
+            breakdown(log)
+            store.close()
+        return
     print(f"Python {sys.version.split()[0]}; zone {timeutil.DEFAULT_ZONE}; rules: cn")
     results = [run(int(size), args.repeat) for size in args.sizes.split(",")]
     print("\n  entries   µs/entry: baseline  Log.entries()  analyze   ratio (median)")
