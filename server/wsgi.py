@@ -1,0 +1,9 @@
+"""The WSGI entry point for gunicorn (or any WSGI server): ``gunicorn server.wsgi:app``.
+
+Configured by EVIDENCE_* environment variables (docs/deploy.md). The store is opened
+lazily in each worker, after the fork, so workers share no connection.
+"""
+
+from server import create_app
+
+app = create_app()
