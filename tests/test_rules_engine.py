@@ -66,6 +66,16 @@ def test_corrections_through_the_real_ledger(log, make_draft) -> None:
     assert findings["CN-FREQ-1"].entries == (1, 2, 3, 6)
 
 
+def test_entries_that_are_not_events_never_count() -> None:
+    book = Book()
+    book.add("call", "2026-11-20 23:00")
+    book.entries.append(
+        dataclasses.replace(book.entries[0], seq=1, kind="timestamp", fields={"tsa": "x"})
+    )
+    report = rules.report(book.entries, "cn")
+    assert report.summary.events == 1 and report.findings[0].entries == (0,)
+
+
 def test_facts_are_validated_at_the_boundary() -> None:
     at = timeutil.parse_instant("2026-11-20 09:00", timeutil.zone("Asia/Shanghai"))
     for fields, message in [

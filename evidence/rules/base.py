@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from evidence import phone, timeutil
+from evidence.model import EVENT_KINDS
 
 # Instrument tiers, strongest first. A finding says "may violate" a law or regulation and
 # "breaches" an industry or recommended standard: only the standards set numbers.
@@ -335,7 +336,7 @@ def effective(entries: Iterable[Any]) -> list[tuple[Any, datetime, dict[str, Any
             changes.setdefault(int(entry.fields["target"]), []).append(entry)
         elif entry.kind == "retract":
             retracted.add(int(entry.fields["target"]))
-        else:
+        elif entry.kind in EVENT_KINDS:  # records the log keeps about itself never count
             events[entry.seq] = entry
             if entry.retracted_by is not None:
                 retracted.add(entry.seq)
