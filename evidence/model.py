@@ -19,7 +19,9 @@ from evidence.errors import InvalidInput
 
 EVENT_KINDS = ("call", "sms", "message", "contact", "visit", "letter", "other", "fact")
 CORRECTION_KINDS = ("amend", "retract")
-KINDS = EVENT_KINDS + CORRECTION_KINDS
+# Records the log keeps about itself (not events; never in a bundle's selection).
+RECORD_KINDS = ("timestamp",)
+KINDS = EVENT_KINDS + CORRECTION_KINDS + RECORD_KINDS
 
 MAX_TEXT = 100_000
 MAX_TAGS = 50
@@ -261,6 +263,27 @@ def retraction_draft(target: Entry, occurred_at: datetime, reason: str) -> Draft
     if not reason or not reason.strip():
         raise InvalidInput("a retraction needs a reason")
     return Draft("retract", occurred_at, {"target": target.seq, "reason": _text("reason", reason)})
+
+
+def timestamp_draft(
+    occurred_at: datetime,
+    tsa: str,
+    head_size: int,
+    head_root: str,
+    head_signed_at: str,
+    gen_time: str,
+    token: str,
+) -> Draft:
+    """An RFC 3161 token over the signed head of size ``head_size`` (docs/FORMAT.md §15)."""
+    fields = {
+        "tsa": _text("tsa", tsa),
+        "head_size": head_size,
+        "head_root": head_root,
+        "head_signed_at": head_signed_at,
+        "gen_time": gen_time,
+        "token": token,
+    }
+    return Draft("timestamp", occurred_at, fields)
 
 
 @dataclass(frozen=True)

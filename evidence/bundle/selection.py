@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from evidence.errors import InvalidInput
-from evidence.model import CORRECTION_KINDS, Entry
+from evidence.model import CORRECTION_KINDS, RECORD_KINDS, Entry
 
 if TYPE_CHECKING:
     from evidence.ledger import Log
@@ -68,7 +68,11 @@ def matches(entry: Entry, options: Options) -> bool:
 
 
 def select_entries(entries: Sequence[Entry], options: Options) -> Selection:
-    chosen = {e.seq for e in entries if e.kind not in CORRECTION_KINDS and matches(e, options)}
+    chosen = {
+        e.seq
+        for e in entries
+        if e.kind not in CORRECTION_KINDS and e.kind not in RECORD_KINDS and matches(e, options)
+    }
     corrections: dict[int, list[Entry]] = {}
     kept: list[Entry] = []
     for entry in entries:
