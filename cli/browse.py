@@ -25,6 +25,7 @@ KINDS = [
     "fact",
     "amend",
     "retract",
+    "timestamp",
 ]
 
 
@@ -45,6 +46,8 @@ def _summary(entry: Any) -> str:
         )
     if entry.kind == "retract":
         return f"withdraws #{fields['target']}: {fields['reason']}"
+    if entry.kind == "timestamp":
+        return f"RFC 3161 token over head of size {fields['head_size']} from {fields['tsa']}"
     if entry.kind == "fact":
         detail = [str(fields.get(k)) for k in ("window", "zone", "contact_name") if fields.get(k)]
         return " ".join([fields["fact"], *detail, fields.get("said") or fields.get("note") or ""])
@@ -142,6 +145,8 @@ def _field_lines(fields: dict[str, Any]) -> list[str]:
             )
             shown = value.get("e164") or value.get("raw")
             lines.append(f"  number:       {clean(shown)} (typed: {clean(value['raw'])}; {extra})")
+        elif name == "token" and isinstance(value, str):
+            lines.append(f"  {name + ':':<13} RFC 3161 token, {len(value) * 3 // 4} bytes (base64)")
         elif isinstance(value, list):
             lines.append(f"  {name + ':':<13} {clean(', '.join(map(str, value)))}")
         elif isinstance(value, dict):
@@ -168,6 +173,7 @@ def show(
         document = entry_json(entry)
         document["leaf_hash"] = hashing.leaf(entry.commitment).hex()
         document["first_signed_head"] = head.to_dict() if head else None
+        document["earliest_timestamp"] = _cover_json(log, seq)
         click.echo(to_json(document))
         return
     zone = log.zone
@@ -190,6 +196,7 @@ def show(
     click.echo(f"  leaf hash:    {hashing.leaf(entry.commitment).hex()}")
     if head:
         click.echo(f"  first signed in head of size {head.size} at {head.signed_at}")
+    click.echo(_cover_line(log, seq))
     for other in log.entries():
         if other.target != seq:
             continue
@@ -201,6 +208,38 @@ def show(
             click.echo("    " + line.replace(":", " →", 1))
         for added in other.attachments:
             click.echo(f"      adds attachment {clean(added.name)} sha256 {added.sha256}")
+
+
+def _cover(log: Any, seq: int) -> Any:
+    """The earliest checked RFC 3161 timestamp whose head covers entry ``seq``, if any."""
+    from evidence import timestamps
+
+    stamps, _problems = timestamps.stamps(log.heads(), log.entries())
+    return timestamps.earliest_cover(stamps, seq)
+
+
+def _cover_line(log: Any, seq: int) -> str:
+    from evidence import timeutil
+
+    cover = _cover(log, seq)
+    if cover is None:
+        return "  timestamp:    none covers it yet (run `evidence timestamp`)"
+    when = timeutil.format_local(cover.gen_time, log.zone)
+    return f"  timestamp:    existed no later than {when} (TSA {clean(cover.tsa)}, #{cover.seq})"
+
+
+def _cover_json(log: Any, seq: int) -> dict[str, Any] | None:
+    from evidence import timeutil
+
+    cover = _cover(log, seq)
+    if cover is None:
+        return None
+    return {
+        "gen_time": timeutil.format_canonical(cover.gen_time),
+        "tsa": cover.tsa,
+        "entry": cover.seq,
+        "head_size": cover.head_size,
+    }
 
 
 @click.command()

@@ -15,6 +15,7 @@ from cli import analysis, browse, bundling, correct, importing, keys, maintenanc
 from cli.exit_codes import for_error
 from cli.render import clean
 from cli.serving import serve
+from cli.timestamping import timestamp
 
 
 class EvidenceGroup(click.Group):
@@ -83,6 +84,7 @@ cli.add_command(bundling.bundle)
 cli.add_command(bundling.verify)
 cli.add_command(analysis.analyze)
 cli.add_command(analysis.complaint)
+cli.add_command(timestamp)
 
 
 def main() -> None:
