@@ -361,6 +361,7 @@ def test_every_command_has_help() -> None:
              "recover", "backup", "restore", "log", "analyze", "complaint", "import",
              "bundle", "verify"]  # fmt: skip
     names.append("serve")  # the web server (tests/test_server_serve.py)
+    names.append("timestamp")  # RFC 3161 timestamps (tests/test_timestamp_cli.py)
     assert set(names) == set(cli.commands)
     for name in names:
         result = runner.invoke(cli, [name, "--help"])
