@@ -7,6 +7,7 @@ for as long as the caller keeps it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -652,7 +653,14 @@ class Log:
         salt, encoded = plain[: hashing.SALT_BYTES], plain[hashing.SALT_BYTES :]
         if hashing.commitment(salt, encoded) != row.commitment:
             raise DecryptionFailed(f"entry {row.seq} does not match its commitment")
-        return model.entry_from_document(canonical.decode(encoded), row.commitment)
+        # The commitment just matched, so these are the exact bytes this store wrote in
+        # canonical form; `check` proves canonical form, reading need not re-prove it.
+        try:
+            return model.entry_from_document(json.loads(encoded), row.commitment)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DecryptionFailed(
+                f"entry {row.seq} is not a valid entry: run `evidence check`"
+            ) from exc
 
     def _rows(self, since: datetime | None = None, until: datetime | None = None) -> Iterator[Any]:
         query = select(entries).where(entries.c.log_id == self.log_id)
@@ -683,13 +691,13 @@ class Log:
                 continue
             if until is not None and entry.occurred_at >= until:
                 continue
-            selected.append(
-                replace(
+            if entry.seq in amended or entry.seq in retracted:
+                entry = replace(
                     entry,
                     amended_by=tuple(amended.get(entry.seq, ())),
                     retracted_by=retracted.get(entry.seq),
                 )
-            )
+            selected.append(entry)
         return selected
 
     def entry(self, seq: int) -> Entry:
