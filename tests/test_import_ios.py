@@ -103,3 +103,17 @@ def test_typedstream_text_is_bounded() -> None:
     assert ios.typedstream_text(blob) == "长" * 200
     assert ios.typedstream_text(b"NSString") is None
     assert ios.typedstream_text(blob[: len(blob) // 2]) is not None
+
+
+def test_text_that_is_not_utf8_is_kept_visibly(log, tmp_path: Path) -> None:
+    # Found by the fuzzer: sqlite3 raised UnicodeDecodeError (a crash, not a clear error).
+    import sqlite3
+
+    path = _sms_db(tmp_path / "sms.db")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE message SET text = CAST(X'E980BEFF' AS TEXT) WHERE ROWID = 1")
+    conn.commit()
+    conn.close()
+    summary = run_import(log, [path], ImportOptions())
+    assert summary.new == 5
+    assert any(e.fields.get("said") == "逾\ufffd" for e in log.entries())

@@ -32,9 +32,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
     try:
         conn = sqlite3.connect(uri, uri=True)
+        # A damaged or crafted file may hold text that is not UTF-8: keep it, visibly.
+        conn.text_factory = lambda data: data.decode("utf-8", "replace")
         conn.execute("PRAGMA trusted_schema = OFF")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.Error as error:
+    except (sqlite3.Error, ValueError) as error:
         raise InvalidInput(f"cannot read {path.name} as an SQLite database: {error}") from None
     return conn
 
