@@ -128,6 +128,7 @@ def verify(bundle_zip: Path, against: Path | None, lang: str, as_json: bool) -> 
                 f"  {words['entries']}: {one.entries}; {words['attachments']}: "
                 f"{one.attachments}; {words['files']}: {one.files}"
             )
+            _timestamp_lines(one, lang)
             for problem in one.problems:
                 click.echo(f"  ✘ {title(problem.code, lang)} [{problem.code}]")
                 click.echo(f"      {words['where']}: {clean(problem.where, one_line=True)}")
@@ -135,3 +136,24 @@ def verify(bundle_zip: Path, against: Path | None, lang: str, as_json: bool) -> 
         problems = len(report.problems) + (len(report.against.problems) if report.against else 0)
         click.echo(words["ok"] if report.ok else words["fail"].format(n=problems))
     sys.exit(int(ExitCode.OK if report.ok else ExitCode.INTEGRITY))
+
+
+def _timestamp_lines(report: object, lang: str) -> None:
+    """RFC 3161 timestamps: each checked token, entries none covers, what was not checked."""
+    zh = lang == "zh"
+    for stamp in report.timestamps:  # type: ignore[attr-defined]
+        when = stamp.get("gen_time") or ("未核对" if zh else "not checked")
+        size, tsa = stamp["head_size"], clean(stamp["tsa"], one_line=True)
+        if zh:
+            click.echo(f"  时间戳：前 {size} 条记录不晚于 {when} 已存在（TSA {tsa}）")
+        else:
+            click.echo(f"  timestamp: the first {size} entries existed by {when} ({tsa})")
+    uncovered = report.uncovered  # type: ignore[attr-defined]
+    if uncovered:
+        shown = ", ".join(f"#{s}" for s in uncovered[:20])
+        more = " …" if len(uncovered) > 20 else ""
+        click.echo(
+            f"  {'无时间戳覆盖的记录' if zh else 'entries no timestamp covers'}: {shown}{more}"
+        )
+    for note in report.unchecked:  # type: ignore[attr-defined]
+        click.echo(f"  {'未核对' if zh else 'not checked'}: {clean(note, one_line=True)}")

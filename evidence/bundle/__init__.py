@@ -106,6 +106,7 @@ def _build(
         pdf_path = folder / layout.PDF
         pages = pdf.render(pdf_path, document, font)
         disclosures = log.disclose(selection.seqs)
+        stamps = _stamps(log, everything)
 
         def fill(archive: object) -> None:
             writer = package.ZipWriter(archive, generated_at.astimezone(zone))  # type: ignore[arg-type]
@@ -147,6 +148,7 @@ def _build(
                 layout.COMMITMENTS, (e.commitment.hex().encode() + b"\n" for e in everything)
             )
             writer.add(layout.TABLE, table.rows(selection.entries, zone))
+            _add_stamps(writer, stamps, tree, log.log_id)
             attachments = []
             for item in items:
                 if item.attachment is None:
@@ -208,3 +210,49 @@ def _build(
         out.stat().st_size,
         head.size,
     )
+
+
+def _stamps(log: Log, everything: list[Entry]) -> list:
+    """The log's RFC 3161 tokens that check against its own signed heads (oldest first)."""
+    from evidence import timestamps
+
+    good, _problems = timestamps.stamps(log.heads(), everything)
+    return good
+
+
+def _add_stamps(writer: object, stamps: list, tree: object, log_id: str) -> None:
+    """timestamps/<entry>.head.txt and .tsr, and timestamps.jsonl with consistency proofs."""
+    from evidence import timeutil
+    from evidence.verifier import layout
+
+    if not stamps:
+        return  # no timestamps.jsonl: the bundle is as before timestamps existed
+    records = []
+    for stamp in stamps:
+        head_file = f"{layout.TIMESTAMPS_DIR}{stamp.seq}.head.txt"
+        token_file = f"{layout.TIMESTAMPS_DIR}{stamp.seq}.tsr"
+        writer.add(head_file, [stamp.head_text])  # type: ignore[attr-defined]
+        writer.add(token_file, [stamp.token])  # type: ignore[attr-defined]
+        lines = dict(line.split(" ", 1) for line in stamp.head_text.decode().splitlines()[1:])
+        records.append(
+            json.dumps(
+                {
+                    "entry": stamp.seq,
+                    "tsa": stamp.tsa,
+                    "gen_time": timeutil.format_canonical(stamp.gen_time),
+                    "head_size": stamp.head_size,
+                    "head_root": lines["root"],
+                    "head_signed_at": lines["time"],
+                    "head_file": head_file,
+                    "token_file": token_file,
+                    "consistency": [
+                        p.hex()
+                        for p in tree.consistency_proof(stamp.head_size)  # type: ignore[attr-defined]
+                    ],
+                },
+                sort_keys=True,
+                separators=(",", ":"),
+            ).encode()
+            + b"\n"
+        )
+    writer.add(layout.TIMESTAMPS, records)  # type: ignore[attr-defined]

@@ -31,6 +31,13 @@ TEMPLATE = """\
        ( printf 'evidence/commitment/v1\\0'; printf '%s' "$SALT" | xxd -r -p; \\
          sed -n 'Np' entries.jsonl | tr -d '\\n' ) | sha256sum
    应等于该行的 commitment，也等于 commitments.txt 第 seq+1 行。
+5. 可信时间戳（RFC 3161，如有）：timestamps.jsonl 每行对应一个第三方时间戳令牌，
+   timestamps/N.tsr 是令牌，timestamps/N.head.txt 是它所覆盖的树头文本。用时间戳机构
+   （TSA）的根证书核对：
+       openssl ts -verify -token_in -in timestamps/N.tsr -data timestamps/N.head.txt \
+           -CAfile TSA根证书.pem
+   应显示 "Verification: OK"：该树头所覆盖的全部记录（序号小于 size）不晚于令牌时间已存在。
+   该行的 consistency 证明此树头是本证据包树头的前缀（evidence verify 会核对）。
 未包含在本证据包中的记录只以加盐承诺值出现在 commitments.txt 中，不泄露任何内容。
 evidence.pdf 是上述数据的可读呈现；具有证明力的是 entries.jsonl 与附件原始文件。
 
@@ -57,6 +64,14 @@ evidence.pdf 是上述数据的可读呈现；具有证明力的是 entries.json
        ( printf 'evidence/commitment/v1\\0'; printf '%s' "$SALT" | xxd -r -p; \\
          sed -n 'Np' entries.jsonl | tr -d '\\n' ) | sha256sum
    equals that line's commitment and line seq+1 of commitments.txt.
+5. Trusted timestamps (RFC 3161, when present): each line of timestamps.jsonl is a third
+   party's token; timestamps/N.tsr is the token, timestamps/N.head.txt the head it is over.
+   With the time-stamping authority's (TSA's) root certificate:
+       openssl ts -verify -token_in -in timestamps/N.tsr -data timestamps/N.head.txt \
+           -CAfile tsa-root.pem
+   It must print "Verification: OK": every entry that head covers (seq below its size)
+   existed no later than the token's time. The line's consistency proof shows that head is
+   a prefix of this bundle's head (evidence verify checks it).
 Entries not in this bundle appear only as salted commitments in commitments.txt, which
 reveal nothing. evidence.pdf is a readable rendering; what is proven is entries.jsonl and
 the original attachment files.

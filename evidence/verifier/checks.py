@@ -49,6 +49,12 @@ class Report:
     files: int = 0
     against: Report | None = None
     commitments: list[bytes] = field(default_factory=list, repr=False)
+    # RFC 3161 timestamps (verifier/tokens.py): checked tokens, the earliest time covering
+    # each disclosed entry, entries none covers, and what could not be checked.
+    timestamps: list[dict[str, Any]] = field(default_factory=list)
+    covered: dict[int, str] = field(default_factory=dict)
+    uncovered: list[int] = field(default_factory=list)
+    unchecked: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,6 +82,10 @@ class Report:
             "attachments": self.attachments,
             "files": self.files,
             "problems": [p.to_dict() for p in self.problems],
+            "timestamps": self.timestamps,
+            "covered": {str(k): v for k, v in self.covered.items()},
+            "uncovered": self.uncovered,
+            "unchecked": self.unchecked,
             "against": self.against.to_dict() if self.against else None,
         }
 
@@ -195,6 +205,10 @@ class _Checker:
         head = self._head(key)
         leaves = self._tree(head)
         self._entries(head, leaves)
+        if head is not None and leaves is not None:
+            from evidence.verifier import tokens
+
+            tokens.check(self, head, leaves)
 
     def _read_files(self) -> None:
         small = {
@@ -208,6 +222,7 @@ class _Checker:
             layout.ENTRIES: layout.MAX_TEXT_BYTES,
             layout.PROOFS: layout.MAX_TEXT_BYTES,
             layout.COMMITMENTS: layout.MAX_TEXT_BYTES,
+            layout.TIMESTAMPS: layout.MAX_TEXT_BYTES,
         }
         import hashlib
 

@@ -25,6 +25,11 @@ PROOFS = "proofs.jsonl"
 COMMITMENTS = "commitments.txt"
 TABLE = "entries.csv"
 ATTACHMENTS_DIR = "attachments/"
+# RFC 3161 timestamps over earlier heads (docs/BUNDLE-FORMAT.md §7): absent from older bundles.
+TIMESTAMPS = "timestamps.jsonl"
+TIMESTAMPS_DIR = "timestamps/"
+OPTIONAL = (TIMESTAMPS,)
+MAX_TIMESTAMP_FILE = 256 * 1024
 
 # Files every bundle has (attachments come on top).
 REQUIRED = (

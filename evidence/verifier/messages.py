@@ -25,6 +25,13 @@ TITLES: dict[str, tuple[str, str]] = {
     "head.invalid": ("the signed log head is not valid", "签名树头格式无效"),
     "head.mismatch": ("the log head differs from the manifest", "树头与清单不符"),
     "head.signature": ("the head's signature does not verify", "树头签名验证失败"),
+    "timestamp.invalid": ("a timestamp record is not valid", "时间戳记录无效"),
+    "timestamp.head": ("a timestamped head text is not valid", "加盖时间戳的树头文本无效"),
+    "timestamp.consistency": (
+        "a timestamped head is not a prefix of the bundle's head",
+        "加盖时间戳的树头与本证据包的树头不一致",
+    ),
+    "timestamp.token": ("a timestamp token does not verify", "时间戳令牌验证失败"),
     "tree.invalid": ("the list of commitments is not valid", "承诺值列表无效"),
     "tree.root": (
         "the commitments do not give the signed root",

@@ -35,9 +35,10 @@ def name_problem(name: str) -> str | None:
     parts = name.split("/")
     if any(part in ("", ".", "..") for part in parts):
         return "has an empty, '.' or '..' path component"
-    if len(parts) > 2 or (len(parts) == 2 and parts[0] + "/" != layout.ATTACHMENTS_DIR):
+    folders = (layout.ATTACHMENTS_DIR, layout.TIMESTAMPS_DIR)
+    if len(parts) > 2 or (len(parts) == 2 and parts[0] + "/" not in folders):
         return "is not a file a bundle contains"
-    if len(parts) == 1 and name not in layout.REQUIRED:
+    if len(parts) == 1 and name not in layout.REQUIRED and name not in layout.OPTIONAL:
         return "is not a file a bundle contains"
     return None
 
