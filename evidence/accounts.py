@@ -36,6 +36,9 @@ from evidence.store.schema import accounts, credentials, key_slots, rate_limits
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 NAME_PATTERN = r"^[\w.@+\-]{3,64}$"  # after NFC, trimming and case folding
+MAX_LABEL = 200
+LABEL_PATTERN = "^[^\u0000-\u001f\u007f-\u009f]*$"
+_CONTROL = re.compile("[\u0000-\u001f\u007f-\u009f]")
 _NAME = re.compile(NAME_PATTERN)
 _TOKEN = re.compile(r"^ev([st])_([0-9a-f]{32})\.([A-Za-z0-9_\-]{43})$")
 _PREFIX = {keyring.SESSION: "s", keyring.TOKEN: "t"}
@@ -229,8 +232,13 @@ class Accounts:
         return self.issue(account, log, kind, label)
 
     def issue(self, account: Account, log: Log, kind: str, label: str | None = None) -> Issued:
-        if label is not None and (not isinstance(label, str) or len(label) > 200):
-            raise InvalidInput("a token label is text of at most 200 characters")
+        if label is not None and (
+            not isinstance(label, str) or len(label) > MAX_LABEL or _CONTROL.search(label)
+        ):
+            # Control characters too: PostgreSQL refuses NUL in text (found by schemathesis).
+            raise InvalidInput(
+                f"a token label is text of at most {MAX_LABEL} characters, no control characters"
+            )
         secret = crypto.random_bytes(keyring.SECRET_BYTES)
         slot_id = log.add_secret_slot(kind, secret)
         now = self._now_us()

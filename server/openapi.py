@@ -49,11 +49,16 @@ def _obj(required: list[str], **properties: Any) -> dict[str, Any]:
 STR = {"type": "string"}
 DAY = {"type": "string", "format": "date"}
 SHA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+# Not a "pattern": the name is matched after Unicode NFC, trimming and case folding, which
+# a JSON Schema regex cannot express (a decomposed "é" fails the pattern but is accepted).
 NAME = {
     "type": "string",
-    "pattern": accounts.NAME_PATTERN,
-    "description": "3 to 64 letters, digits or . _ - + @ (compared case-insensitively)",
+    "minLength": 1,
+    "maxLength": 256,
+    "description": "3 to 64 letters, digits or . _ - + @, compared case-insensitively: after "
+    f"Unicode NFC, trimming and case folding it must match {accounts.NAME_PATTERN}",
 }
+LABEL = {"type": "string", "maxLength": accounts.MAX_LABEL, "pattern": accounts.LABEL_PATTERN}
 PASSWORD = {
     "type": "string",
     "minLength": accounts.MIN_PASSWORD,
@@ -164,7 +169,7 @@ def document() -> dict[str, Any]:
                 "post": {
                     "summary": "Issue an API token with the account's name and password",
                     "requestBody": _body(
-                        _obj(["name", "password"], name=STR, password=STR, label=STR)
+                        _obj(["name", "password"], name=STR, password=STR, label=LABEL)
                     ),
                     "responses": {
                         "201": _json(
