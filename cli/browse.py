@@ -158,7 +158,7 @@ def _field_lines(fields: dict[str, Any]) -> list[str]:
 
 @click.command()
 @store_options
-@click.argument("seq", type=click.IntRange(0))
+@click.argument("seq", type=click.IntRange(0, 2**63 - 1))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")
 def show(
     store_path: Path | None, database_url: str | None, log_id: str | None, seq: int, as_json: bool

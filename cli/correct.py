@@ -19,7 +19,7 @@ FIELD_OPTIONS = [
     click.option("--tag", "tags", multiple=True),
     click.option("--number"),
     click.option("--direction", type=click.Choice(["incoming", "outgoing"])),
-    click.option("--duration", type=click.IntRange(0)),
+    click.option("--duration", type=click.IntRange(0, 10_000_000)),
     click.option("--answered/--not-answered", default=None),
     click.option("--channel"),
     click.option("--sender"),
@@ -38,7 +38,7 @@ def _with_field_options(function: Any) -> Any:
 
 @click.command()
 @store_options
-@click.argument("seq", type=click.IntRange(0))
+@click.argument("seq", type=click.IntRange(0, 2**63 - 1))
 @click.option("--reason", default="", help="Why the correction is made.")
 @click.option("--at", "at", help="The corrected time of the event.")
 @_with_field_options
@@ -73,7 +73,7 @@ def amend(
 
 @click.command()
 @store_options
-@click.argument("seq", type=click.IntRange(0))
+@click.argument("seq", type=click.IntRange(0, 2**63 - 1))
 @click.option("--reason", required=True, help="Why the entry is withdrawn.")
 def retract(
     store_path: Path | None, database_url: str | None, log_id: str | None, seq: int, reason: str

@@ -54,7 +54,7 @@ KIND_OPTIONS: dict[str, list[Callable[..., Any]]] = {
     "call": [
         click.option("--number", required=True, help="The calling number, as shown."),
         DIRECTION,
-        click.option("--duration", type=click.IntRange(0), help="Length in seconds."),
+        click.option("--duration", type=click.IntRange(0, 10_000_000), help="Length in seconds."),
         click.option("--answered/--not-answered", default=None, help="Whether you picked up."),
     ],
     "sms": [click.option("--number", required=True, help="The sending number."), DIRECTION],

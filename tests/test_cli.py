@@ -152,6 +152,8 @@ def test_time_without_zone_is_in_the_log_zone_and_default_is_now(evidence: Evide
         (["log", "other"], "needs said"),
         (["log", "call", "--number", "138", "--duration", "-5"], "-5"),
         (["show", "7"], "no entry 7"),
+        (["show", str(2**63)], "range"),
+        (["retract", str(2**64), "--reason", "x"], "range"),
         (["retract", "0"], "--reason"),
         (["amend", "0", "--sender", "x"], "no field 'sender'"),
         (["attachment", "zz", "--out", "x"], "hexadecimal"),
@@ -358,8 +360,8 @@ def test_restore_refuses_wrong_passphrase_and_leaves_no_log(
 def test_every_command_has_help() -> None:
     runner = CliRunner()
     names = ["init", "list", "show", "attachment", "amend", "retract", "check", "passwd",
-             "recover", "backup", "restore", "log", "analyze", "complaint", "import",
-             "bundle", "verify"]  # fmt: skip
+             "recover", "backup", "restore", "log", "analyze", "complaint", "bundle", "verify",
+             "import"]  # fmt: skip
     names.append("serve")  # the web server (tests/test_server_serve.py)
     names.append("timestamp")  # RFC 3161 timestamps (tests/test_timestamp_cli.py)
     assert set(names) == set(cli.commands)
