@@ -743,6 +743,14 @@ class Log:
         statement = hashing.bundle_statement(self.log_id, manifest_sha256)
         return statement, crypto.sign(self._signing_key, statement)
 
+    def pdf_signing_seed(self) -> bytes:
+        """The secret behind the bundle PDF's signing key (docs/SECURITY.md §11).
+
+        Derived from the data key, so it is the same for every bundle of this log and is
+        never stored; it is not the Ed25519 log key, which signs heads only.
+        """
+        return crypto.derive_subkey(self._data_key, "pdf-signing", self.log_id.encode())
+
     def head(self) -> Head:
         return self.heads()[-1]
 

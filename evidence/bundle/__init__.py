@@ -105,6 +105,7 @@ def _build(
         )
         pdf_path = folder / layout.PDF
         pages = pdf.render(pdf_path, document, font)
+        signed = _sign_pdf(log, pdf_path)
         disclosures = log.disclose(selection.seqs)
         stamps = _stamps(log, everything)
 
@@ -195,7 +196,7 @@ def _build(
                         "seqs": selection.seqs,
                     },
                     "attachments": attachments,
-                    "pdf": {"pages": pages, "font_embedded": font.embedded},
+                    "pdf": {"pages": pages, "font_embedded": font.embedded, "signed": signed},
                 },
                 log.sign_bundle_manifest,
             )
@@ -256,3 +257,13 @@ def _add_stamps(writer: object, stamps: list, tree: object, log_id: str) -> None
             + b"\n"
         )
     writer.add(layout.TIMESTAMPS, records)  # type: ignore[attr-defined]
+
+
+def _sign_pdf(log: Log, path: Path) -> str | None:
+    """Sign the PDF (PAdES, pyHanko) when pyHanko is installed; return "pades" or None."""
+    from evidence.bundle import pades
+
+    if not pades.available():
+        return None
+    pades.sign_pdf(path, *pades.log_certificate(log))
+    return "pades"
