@@ -119,3 +119,32 @@ def test_help_says_resumable_and_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
+
+
+def test_ctrl_c_says_how_to_resume(evidence, tmp_path: Path, monkeypatch) -> None:
+    from evidence.importers import engine
+
+    def interrupted(self, importer, unit):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine.ImportRun, "_run_unit", interrupted)
+    sms = fx.write_sms_xml(tmp_path / "sms.xml", fx.collection_sms(3))
+    result = evidence("import", str(sms), code=130)
+    assert "run the same command again" in result.output
+
+
+def test_progress_bar_after_one_second_on_a_terminal(capsys) -> None:
+    from cli.importing import ProgressBar
+
+    bar = ProgressBar(enabled=True)
+    bar(10, 100, 1000)  # within the first second: nothing
+    assert capsys.readouterr().err == ""
+    bar.start -= 2
+    bar(5000, 500, 1000)
+    err = capsys.readouterr().err
+    assert "5,000 records" in err and "50%" in err and "ETA" in err and "/s" in err
+    bar.close()
+    quiet = ProgressBar(enabled=False)
+    quiet.start -= 2
+    quiet(5000, 500, 1000)
+    assert capsys.readouterr().err.strip() == ""
