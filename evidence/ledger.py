@@ -454,10 +454,10 @@ class Log:
     def existing_dedup_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` are already in the log (for dry runs and import summaries)."""
         with self.store.engine.connect() as conn:
-            return self._existing(conn, list(keys))
+            return self._existing(conn, {k: self.dedup_digest(k) for k in keys})
 
-    def _existing(self, conn: Any, keys: list[str]) -> set[str]:
-        by_digest = {self.dedup_digest(k): k for k in keys}
+    def _existing(self, conn: Any, digests_by_key: dict[str, bytes]) -> set[str]:
+        by_digest = {digest: key for key, digest in digests_by_key.items()}
         found: set[str] = set()
         digests = list(by_digest)
         for start in range(0, len(digests), _IN_BATCH):
@@ -482,7 +482,9 @@ class Log:
         clock, seal, salt_bytes = self.store.clock, self._sealer.seal, hashing.SALT_BYTES
         with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(select(logs.c.id).where(logs.c.id == log_id).with_for_update())
-            drafts = self._without_duplicates(conn, drafts, skip_duplicates)
+            # Each key's HMAC once: for the lookup and for the stored row.
+            digests = {d.dedup_key: self.dedup_digest(d.dedup_key) for d in drafts if d.dedup_key}
+            drafts = self._without_duplicates(conn, drafts, skip_duplicates, digests)
             if not drafts:
                 return []
             size, frontier = self._latest_frontier(conn)
@@ -510,7 +512,7 @@ class Log:
                         timeutil.to_micros(recorded_at),
                         commitment,
                         seal(salt + encoded, hashing.entry_aad(log_id, seq)),
-                        self.dedup_digest(draft.dedup_key) if draft.dedup_key else None,
+                        digests[draft.dedup_key] if draft.dedup_key else None,
                     )
                 )
                 # Built from the values just committed; parsing the document back would
@@ -534,12 +536,11 @@ class Log:
         return made
 
     def _without_duplicates(
-        self, conn: Any, drafts: Sequence[Draft], skip: bool
+        self, conn: Any, drafts: Sequence[Draft], skip: bool, digests: dict[str, bytes]
     ) -> Sequence[Draft]:
-        keys = [d.dedup_key for d in drafts if d.dedup_key]
-        if not keys:
+        if not digests:
             return drafts
-        seen = self._existing(conn, keys)
+        seen = self._existing(conn, digests)
         kept: list[Draft] = []
         for draft in drafts:
             if draft.dedup_key and draft.dedup_key in seen:
