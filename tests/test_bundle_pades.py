@@ -12,7 +12,7 @@ import pytest
 from evidence.bundle import Options, build_bundle, pades
 from evidence.ledger import Log
 from evidence.verifier import verify_bundle
-from tests.bundlefixtures import populate
+from tests.bundlefixtures import codes, populate, rewrite
 
 pytest.importorskip("pyhanko")
 
@@ -59,3 +59,18 @@ def test_same_certificate_for_every_bundle_of_a_log(log: Log) -> None:
     _key1, cert1 = pades.log_certificate(log)
     _key2, cert2 = pades.log_certificate(log)
     assert cert1.public_key() == cert2.public_key() and cert1.subject == cert2.subject
+
+
+def test_verify_checks_the_pdf_signature(log: Log, tmp_path: Path) -> None:
+    populate(log)
+    build_bundle(log, tmp_path / "case.zip", Options())
+    report = verify_bundle(tmp_path / "case.zip")
+    assert report.ok and not any("PDF" in note for note in report.unchecked)
+    with zipfile.ZipFile(tmp_path / "case.zip") as archive:
+        pdf = archive.read("evidence.pdf")
+    at = pdf.index(b"stream", len(pdf) // 3) + 20
+    changed = pdf[:at] + bytes([pdf[at] ^ 0x01]) + pdf[at + 1 :]
+    bad = rewrite(
+        tmp_path / "case.zip", tmp_path / "bad.zip", {"evidence.pdf": changed}, fix_hashes=True
+    )
+    assert "pdf.signature" in codes(verify_bundle(bad))

@@ -118,3 +118,12 @@ def test_verify_command_shows_timestamps(stamped: Path) -> None:
     assert "timestamp: the first" in result.output
     assert "entries no timestamp covers" in result.output
     assert "not checked" in result.output
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler is not installed")
+def test_pdf_says_which_entries_existed_by_when(stamped: Path, tmp_path: Path) -> None:
+    from tests.bundlefixtures import pdf_text
+
+    text = " ".join(pdf_text(stamped, tmp_path).split())
+    size = _records(stamped)[0]["head_size"]
+    assert f"记录 #0–#{size - 1} 不晚于" in text  # the default language is Chinese

@@ -88,6 +88,7 @@ def _build(
             if sha.hexdigest() != item.attachment.sha256:
                 raise IntegrityFailure(f"attachment {item.attachment.sha256} does not match")
             files[item.attachment.sha256] = target
+        stamps = _stamps(log, everything)
         document = pdf.Document(
             options,
             selection,
@@ -102,12 +103,12 @@ def _build(
             generated_at,
             files,
             line_of,
+            stamps,
         )
         pdf_path = folder / layout.PDF
         pages = pdf.render(pdf_path, document, font)
         signed = _sign_pdf(log, pdf_path)
         disclosures = log.disclose(selection.seqs)
-        stamps = _stamps(log, everything)
 
         def fill(archive: object) -> None:
             writer = package.ZipWriter(archive, generated_at.astimezone(zone))  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ Paragraphs) or :func:`text.visible` (for canvas strings) first.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ class Document:
     generated_at: datetime
     files: dict[str, Path]  # attachment sha256 -> extracted file
     line_of: dict[int, int]
+    stamps: list[Any] = field(default_factory=list)  # evidence.timestamps.Stamp, oldest first
 
 
 class _Styles:
@@ -480,6 +481,7 @@ class Renderer:
         out.append(self.p("pub.pem", self.s.h2))
         out.append(self.p(d.public_key_pem, self.s.mono))
         out.append(self.p(f"{self.L('fingerprint')}: {d.fingerprint}", self.s.mono))
+        out.extend(self._stamps())
         if not self.font.embedded:
             out.append(
                 self.p(
@@ -490,6 +492,32 @@ class Renderer:
                     self.s.mono,
                 )
             )
+        return out
+
+    def _stamps(self) -> list[Flowable]:
+        """RFC 3161 timestamps: which entries existed no later than when (BUNDLE-FORMAT §7)."""
+        zh = self.lang == "zh"
+        if not self.doc.stamps:
+            return []
+        out: list[Flowable] = [
+            self.p("可信时间戳（RFC 3161）" if zh else "Trusted timestamps (RFC 3161)", self.s.h2)
+        ]
+        done = 0
+        for stamp in self.doc.stamps:
+            if stamp.head_size <= done:
+                continue  # an earlier token already covers these entries
+            when = self.local(stamp.gen_time)
+            span = f"#{done}–#{stamp.head_size - 1}"
+            token = f"timestamps/{stamp.seq}.tsr"
+            out.append(
+                self.p(
+                    f"记录 {span} 不晚于 {when} 已存在（时间戳机构 {stamp.tsa}；令牌 {token}）"
+                    if zh
+                    else f"Entries {span} existed no later than {when} "
+                    f"(TSA {stamp.tsa}; token {token})"
+                )
+            )
+            done = stamp.head_size
         return out
 
     def render(self, path: Path) -> int:

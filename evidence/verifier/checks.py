@@ -209,6 +209,9 @@ class _Checker:
             from evidence.verifier import tokens
 
             tokens.check(self, head, leaves)
+        from evidence.verifier import pdfsig
+
+        pdfsig.check(self)
 
     def _read_files(self) -> None:
         small = {
