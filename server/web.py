@@ -329,6 +329,31 @@ def timeline() -> Any:
     ), 200 if error is None else 422
 
 
+@bp.get("/stats")
+@signed_in
+def stats_page() -> Any:
+    """The pattern at a glance, from the same counts the bundle's PDF uses."""
+    from evidence.bundle import stats
+
+    everything = g.log.entries()
+    corrections: dict[int, list[Any]] = {}
+    for entry in everything:
+        if entry.target is not None:
+            corrections.setdefault(entry.target, []).append(entry)
+    counts = stats.compute(everything, corrections, g.log.zone)
+    days = sorted(counts.by_day.items())[-31:]
+    return render_template(
+        "stats.html",
+        s=counts,
+        days=days,
+        busiest=max((n for _day, n in days), default=1),
+        platforms=counts.by_platform.most_common(),
+        kinds=counts.by_kind.most_common(),
+        top=counts.top_callers(10),
+        parties=sorted(counts.third_parties.values(), key=lambda p: -p.count),
+    )
+
+
 @bp.get("/entries/<int:seq>")
 @signed_in
 def show_entry(seq: int) -> Any:
