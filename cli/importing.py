@@ -94,11 +94,23 @@ class ProgressBar:
     help="Keep each imported file itself, encrypted, as the original.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; the summary only.")
+@click.option(
+    "--tsa",
+    "tsas",
+    multiple=True,
+    metavar="URL",
+    help="Timestamp the log after the import with this TSA (repeatable; default: "
+    "$EVIDENCE_TSA when set). A failed timestamp never undoes the import.",
+)
+@click.option(
+    "--no-timestamp", is_flag=True, help="Do not timestamp after the import, even with a TSA set."
+)
 @store_options
 def import_command(paths: tuple[Path, ...], format_: str, numbers: Path | None,
                    keywords: tuple[str, ...], platform_map: Path | None, since: str | None,
                    until: str | None, column_map: str | None, zone: str | None, dry_run: bool,
-                   keep_source: bool, quiet: bool, **store: Any) -> None:  # fmt: skip
+                   keep_source: bool, quiet: bool, tsas: tuple[str, ...], no_timestamp: bool,
+                   **store: Any) -> None:  # fmt: skip
     """Import calls, SMS/MMS and recordings already on the phone.
 
     PATH is an Android "SMS Backup & Restore" file (sms-….xml, calls-….xml, or
@@ -160,6 +172,36 @@ def import_command(paths: tuple[Path, ...], format_: str, numbers: Path | None,
     if not dry_run:
         context.remember_head(log.head())
     _print_summary(run.summary)
+    if not dry_run and not no_timestamp and (run.summary.new or run.summary.attached):
+        _timestamp_after_import(log, tsas)
+
+
+def _timestamp_after_import(log: Any, tsas: tuple[str, ...]) -> None:
+    """One token covers everything just imported; a failure is reported, never fatal."""
+    import os
+
+    from evidence import timestamps, timeutil
+
+    urls = timestamps.configured_tsas(tsas)
+    if not urls:
+        return
+    ca = os.environ.get("EVIDENCE_TSA_CA")
+    try:
+        anchors = timestamps.load_anchors(Path(ca).read_bytes()) if ca else []
+        entry, report = timestamps.timestamp_log(log, urls, anchors)
+    except (timestamps.TimestampFailed, OSError) as exc:
+        click.echo(
+            f"warning: the import is complete, but no timestamp was taken: {clean(exc)}. "
+            "Run `evidence timestamp` later.",
+            err=True,
+        )
+        return
+    context.remember_head(log.head())
+    when = timeutil.format_local(report.gen_time, log.zone) if report.gen_time else "?"
+    click.echo(
+        f"Timestamped: the first {entry.fields['head_size']} entries existed no later than "
+        f"{when} (TSA {clean(entry.fields['tsa'])}); recorded as entry #{entry.seq}."
+    )
 
 
 def _print_summary(summary: Any) -> None:
