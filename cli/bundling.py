@@ -47,6 +47,19 @@ from cli.render import clean
     show_default=True,
     help="What the bundle is for.",
 )
+@click.option(
+    "--jurisdiction",
+    type=click.Choice(["cn", "us", "uk"]),
+    default="cn",
+    show_default=True,
+    help="Whose collection-conduct rules the PDF's findings section applies.",
+)
+@click.option(
+    "--with-complaint",
+    "complaint",
+    type=click.Choice(["12378", "nifa", "12321", "police", "court", "cfpb"]),
+    help="Add a DRAFT complaint letter to this recipient as complaint.txt in the ZIP.",
+)
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 def bundle(
     store_path: Path | None,
@@ -60,6 +73,8 @@ def bundle(
     title: str,
     borrower: str,
     purpose: str,
+    jurisdiction: str,
+    complaint: str | None,
     force: bool,
 ) -> None:
     """Write the evidence bundle: a dated PDF, the entries with proofs, files and a manifest."""
@@ -78,6 +93,8 @@ def bundle(
         title=title,
         borrower=borrower,
         purpose=purpose,
+        jurisdiction=jurisdiction,
+        complaint=complaint,
     )
     result = build_bundle(log, out, options)
     click.echo(

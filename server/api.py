@@ -325,6 +325,42 @@ def show_entry(seq: int) -> Response:
     return jsonify({"ok": True, "entry": entry_json(entry_of(g.log, seq))})
 
 
+_FINDINGS_ARGS = frozenset({"jurisdiction", "platform", "since", "until"})
+
+
+@bp.get("/findings")
+@authenticated
+def list_findings() -> Response:
+    """Collection-conduct findings with citations (evidence.rules), over the whole log."""
+    from evidence import rules
+
+    unknown = sorted(set(request.args) - _FINDINGS_ARGS)
+    if unknown:
+        raise ApiError(422, f"unknown parameters: {', '.join(unknown)}")
+    no_empty_values(request.args, ("jurisdiction", "platform", "since", "until"))
+    jurisdiction = request.args.get("jurisdiction", "cn")
+    if jurisdiction not in rules.JURISDICTIONS:
+        raise ApiError(422, f"jurisdiction must be one of {', '.join(rules.JURISDICTIONS)}")
+    log = g.log
+    since = timeutil.parse_day(request.args["since"], log.zone) if "since" in request.args else None
+    until = (
+        timeutil.parse_day(request.args["until"], log.zone, end=True)
+        if "until" in request.args
+        else None
+    )
+    platform = request.args.get("platform", "").strip() or None
+    found = rules.report(log.entries(), jurisdiction, None, platform, since, until)
+    return jsonify(
+        {
+            "ok": True,
+            "jurisdiction": jurisdiction,
+            "zone": found.summary.zone,
+            "events": found.summary.events,
+            "findings": [f.to_dict() for f in found.findings],
+        }
+    )
+
+
 @bp.get("/head")
 @authenticated
 def head() -> Response:

@@ -140,6 +140,37 @@ def document() -> dict[str, Any]:
                         "media_type": STR,
                     },
                 },
+                "Finding": {
+                    "type": "object",
+                    "required": [
+                        "rule_id",
+                        "jurisdiction",
+                        "rule",
+                        "tier",
+                        "citation",
+                        "events",
+                        "days",
+                        "entries",
+                        "basis",
+                        "stated_entries",
+                        "inferred_entries",
+                    ],
+                    "properties": {
+                        "rule_id": STR,
+                        "jurisdiction": STR,
+                        "rule": {"type": "object", "properties": {"zh": STR, "en": STR}},
+                        "detail": {"type": "object", "properties": {"zh": STR, "en": STR}},
+                        "tier": STR,
+                        "citation": STR,
+                        "citations": {"type": "array", "items": {"type": "object"}},
+                        "events": {"type": "integer"},
+                        "days": {"type": "array", "items": STR},
+                        "entries": {"type": "array", "items": {"type": "integer"}},
+                        "basis": STR,
+                        "stated_entries": {"type": "array", "items": {"type": "integer"}},
+                        "inferred_entries": {"type": "array", "items": {"type": "integer"}},
+                    },
+                },
                 "Result": {
                     "type": "object",
                     "required": ["id", "status"],
@@ -297,6 +328,40 @@ def document() -> dict[str, Any]:
                             }
                         ),
                         **_errors(401, 404),
+                    },
+                }
+            },
+            "/api/v1/findings": {
+                "get": {
+                    "summary": "Collection-conduct findings with citations",
+                    "security": SECURED,
+                    "parameters": [
+                        {"name": n, "in": "query", "required": False, "schema": sch}
+                        for n, sch in (
+                            ("jurisdiction", {"type": "string", "enum": ["cn", "us", "uk"]}),
+                            ("platform", STR),
+                            ("since", DAY),
+                            ("until", DAY),
+                        )
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "required": ["ok", "jurisdiction", "zone", "events", "findings"],
+                                "properties": {
+                                    "ok": {"type": "boolean"},
+                                    "jurisdiction": STR,
+                                    "zone": STR,
+                                    "events": {"type": "integer"},
+                                    "findings": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Finding"},
+                                    },
+                                },
+                            }
+                        ),
+                        **_errors(*AUTH_ERRORS),
                     },
                 }
             },

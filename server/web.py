@@ -333,8 +333,12 @@ def timeline() -> Any:
 @signed_in
 def stats_page() -> Any:
     """The pattern at a glance, from the same counts the bundle's PDF uses."""
+    from evidence import rules
     from evidence.bundle import stats
 
+    jurisdiction = request.args.get("jurisdiction") or "cn"
+    if jurisdiction not in rules.JURISDICTIONS:
+        jurisdiction = "cn"
     everything = g.log.entries()
     corrections: dict[int, list[Any]] = {}
     for entry in everything:
@@ -351,6 +355,9 @@ def stats_page() -> Any:
         kinds=counts.by_kind.most_common(),
         top=counts.top_callers(10),
         parties=sorted(counts.third_parties.values(), key=lambda p: -p.count),
+        jurisdiction=jurisdiction,
+        jurisdictions=rules.JURISDICTIONS,
+        findings=rules.analyze(everything, jurisdiction),
     )
 
 

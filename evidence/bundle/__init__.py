@@ -54,7 +54,7 @@ def _build(
     log: Log, out: Path, options: Options, everything: list[Entry], selection: Selection
 ) -> BundleResult:
     from evidence import __version__, crypto, hashing, merkle, timeutil
-    from evidence.bundle import fonts, index, package, pdf, stats, table, verify_text
+    from evidence.bundle import findings, fonts, index, package, pdf, stats, table, verify_text
     from evidence.errors import IntegrityFailure, NotFound
     from evidence.verifier import layout
 
@@ -89,6 +89,8 @@ def _build(
                 raise IntegrityFailure(f"attachment {item.attachment.sha256} does not match")
             files[item.attachment.sha256] = target
         stamps = _stamps(log, everything)
+        found = findings.report(everything, selection, options, options.jurisdiction).findings
+        draft = findings.complaint(everything, selection, options) if options.complaint else None
         document = pdf.Document(
             options,
             selection,
@@ -104,6 +106,7 @@ def _build(
             files,
             line_of,
             stamps,
+            found,
         )
         pdf_path = folder / layout.PDF
         pages = pdf.render(pdf_path, document, font)
@@ -151,6 +154,8 @@ def _build(
             )
             writer.add(layout.TABLE, table.rows(selection.entries, zone))
             _add_stamps(writer, stamps, tree, log.log_id)
+            if draft is not None:
+                writer.add(layout.COMPLAINT, [draft])
             attachments = []
             for item in items:
                 if item.attachment is None:
@@ -195,6 +200,8 @@ def _build(
                         "title": options.title,
                         "borrower": options.borrower,
                         "seqs": selection.seqs,
+                        "jurisdiction": options.jurisdiction,
+                        "complaint": options.complaint,
                     },
                     "attachments": attachments,
                     "pdf": {"pages": pages, "font_embedded": font.embedded, "signed": signed},

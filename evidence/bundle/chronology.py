@@ -9,7 +9,7 @@ stays short and each block's lines are computed only when it is laid out.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
@@ -44,6 +44,7 @@ class Context:
     book: PageBook
     line_of: dict[int, int]  # seq -> line in entries.jsonl
     item_of: Callable[[str], str]  # attachment sha256 -> index number
+    anchors: dict[int, list[str]] = field(default_factory=dict)  # seq -> findings naming it
 
 
 def when(instant: Any, zone: tzinfo) -> str:
@@ -202,6 +203,8 @@ class RowBlock(Flowable):
         name = self.ctx.font.name
         for (entry, _fixes), lines in zip(self.rows, self._prepare(self.width), strict=True):
             self.ctx.book.mark(f"kind:{entry.kind}", page)
+            for anchor in self.ctx.anchors.get(entry.seq, ()):
+                self.ctx.book.mark(anchor, page)
             y -= 2
             for line in lines:
                 y -= line.size * 1.3

@@ -33,6 +33,43 @@ _LABELS: dict[str, tuple[str, str]] = {
     "relation": ("关系", "Relation"),
     "when": ("时间", "When"),
     "none": ("无", "none"),
+    "findings": ("催收行为与规则对照", "Findings: collection conduct against the rules"),
+    "findings.intro": (
+        "以下依据 {jurisdiction} 规则，仅对本证据包所含记录逐条核对。记录号（#）即下文"
+        "“按时间顺序的记录”中的编号；括号内为证据序号。",
+        "The {jurisdiction} rules, applied to the entries in this bundle only. Entry numbers "
+        "(#) are those of the chronological log below; the evidence index numbers follow "
+        "in brackets.",
+    ),
+    "findings.none": (
+        "所含记录未显示违反上述规则的情形。",
+        "The entries in this bundle show no breach of these rules.",
+    ),
+    "findings.rule": ("规则", "Rule"),
+    "findings.tier": ("依据层级", "Tier"),
+    "findings.citation": ("出处", "Citation"),
+    "findings.count": ("次数", "Events"),
+    "findings.days": ("涉及日期", "Days"),
+    "findings.basis": ("依据", "Basis"),
+    "findings.entries": ("相关记录", "Entries"),
+    "findings.pages": ("记录所在页", "Log pages"),
+    "findings.more": ("……另有 {n} 条", "… and {n} more"),
+    "findings.stated_mark": ("[本人标注]", "[stated]"),
+    "findings.inferred_mark": ("[词表推断]", "[inferred]"),
+    "findings.basis.counted": ("由记录的时间和次数计算", "counted from the recorded times"),
+    "findings.basis.stated": ("借款人本人标注", "stated by the borrower (tags)"),
+    "findings.basis.inferred": (
+        "由词表从记录内容推断，请核对原文",
+        "inferred by the word list from the recorded words: read the entries",
+    ),
+    "findings.basis.stated+inferred": (
+        "部分为借款人本人标注，部分由词表推断",
+        "partly stated by the borrower, partly inferred by the word list",
+    ),
+    "findings.note": (
+        "以上为根据记录自动核对的结果，不是法律意见；标注“未确认”的条目尚无定论。",
+        "Computed from the log; not legal advice. Items marked UNCONFIRMED are not settled.",
+    ),
     "index": ("证据目录", "Evidence index"),
     "index.no": ("序号", "No."),
     "index.name": ("证据名称", "Evidence"),

@@ -62,6 +62,7 @@ class Document:
     files: dict[str, Path]  # attachment sha256 -> extracted file
     line_of: dict[int, int]
     stamps: list[Any] = field(default_factory=list)  # evidence.timestamps.Stamp, oldest first
+    findings: list[Any] = field(default_factory=list)  # evidence.rules.Finding, in rule order
 
 
 class _Styles:
@@ -312,6 +313,70 @@ class Renderer:
         out.append(PageBreak())
         return out
 
+    def findings(self) -> list[Flowable]:
+        """Each finding: rule, tier, citation, counts, days and the entries it rests on."""
+        d, zh = self.doc, self.lang == "zh"
+        out: list[Flowable] = [self.p(self.L("findings"), self.s.h1)]
+        out.append(
+            self.p(
+                self.L("findings.intro", jurisdiction=d.options.jurisdiction.upper()), self.s.cell
+            )
+        )
+        out.append(Spacer(1, 2 * mm))
+        if not d.findings:
+            out.append(self.p(self.L("findings.none")))
+            out.append(PageBreak())
+            return out
+        prefix = "证据" if zh else "E"
+        items_of: dict[int, list[str]] = {}
+        for item in d.items:
+            for seq in item.entries:
+                items_of.setdefault(seq, []).append(prefix + item.number)
+        sep = "、" if zh else ", "
+        w = self.width
+        for number, f in enumerate(d.findings, start=1):
+            anchor = f"finding:{number}"
+            stated, inferred = set(f.stated), set(f.inferred)
+
+            def entry_text(
+                seq: int, stated: set[int] = stated, inferred: set[int] = inferred
+            ) -> str:
+                mark = ""
+                if seq in stated:
+                    mark = self.L("findings.stated_mark")
+                elif seq in inferred:
+                    mark = self.L("findings.inferred_mark")
+                where = items_of.get(seq)
+                refs = f" ({sep.join(where)})" if where else ""
+                return f"#{seq}{mark}{refs}"
+
+            shown = f.entries[:200]
+            entries = " ".join(entry_text(s) for s in shown)
+            if len(f.entries) > len(shown):
+                entries += " " + self.L("findings.more", n=len(f.entries) - len(shown))
+            days = sep.join(f.days[:60]) + (" …" if len(f.days) > 60 else "")
+            rows = [
+                [self.L("findings.rule"), f.rule(self.lang)],
+                [self.L("findings.tier"), f.tier_text(self.lang)],
+                [self.L("findings.citation"), f.citation()],
+                [self.L("findings.count"), f"{f.events}; {f.detail(self.lang)}"],
+                [self.L("findings.days"), f"{len(f.days)}: {days}" if f.days else "—"],
+                [self.L("findings.basis"), self.L(f"findings.basis.{f.basis}")],
+                [self.L("findings.entries"), entries],
+            ]
+            table = _table(
+                [[self.p(k, self.s.cell), self.p(v, self.s.cell)] for k, v in rows]
+                + [[self.p(self.L("findings.pages"), self.s.cell), PageRef(self.book, anchor)]],
+                [32 * mm, w - 32 * mm],
+                header=False,
+            )
+            out.append(self.p(f"{number}. {f.rule_id}", self.s.h2))
+            out.append(table)
+            out.append(Spacer(1, 3 * mm))
+        out.append(self.p(self.L("findings.note"), self.s.cell))
+        out.append(PageBreak())
+        return out
+
     def index(self) -> list[Flowable]:
         d, o = self.doc, self.doc.options
         out: list[Flowable] = [self.p(self.L("index"), self.s.h1)]
@@ -360,6 +425,7 @@ class Renderer:
             self.book,
             d.line_of,
             lambda sha: prefix + items.get(sha, "?"),
+            self._finding_anchors(),
         )
         rows = [(e, d.selection.corrections.get(e.seq, [])) for e in d.selection.events]
         note = (
@@ -375,6 +441,13 @@ class Renderer:
             *chronology.blocks(rows, ctx),
             PageBreak(),
         ]
+
+    def _finding_anchors(self) -> dict[int, list[str]]:
+        anchors: dict[int, list[str]] = {}
+        for number, f in enumerate(self.doc.findings, start=1):
+            for seq in f.entries:
+                anchors.setdefault(seq, []).append(f"finding:{number}")
+        return anchors
 
     def appendix(self) -> list[Flowable]:
         d = self.doc
@@ -527,6 +600,7 @@ class Renderer:
         story = (
             self.cover()
             + self.summary()
+            + self.findings()
             + self.index()
             + self.log()
             + self.appendix()

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 PURPOSES = ("complaint", "civil", "criminal")
 LANGUAGES = ("zh", "en")
+JURISDICTIONS = ("cn", "us", "uk")  # evidence.rules.registry.JURISDICTIONS
+COMPLAINT_TARGETS = ("12378", "nifa", "12321", "police", "court", "cfpb")
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,14 @@ class Options:
     title: str = ""
     borrower: str = ""
     purpose: str = "complaint"
+    jurisdiction: str = "cn"  # whose collection-conduct rules the findings section applies
+    complaint: str | None = None  # a complaint target: add its draft as complaint.txt
 
     def __post_init__(self) -> None:
+        if self.jurisdiction not in JURISDICTIONS:
+            raise InvalidInput(f"jurisdiction must be one of {', '.join(JURISDICTIONS)}")
+        if self.complaint is not None and self.complaint not in COMPLAINT_TARGETS:
+            raise InvalidInput(f"complaint must be one of {', '.join(COMPLAINT_TARGETS)}")
         if self.lang not in LANGUAGES:
             raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}")
         if self.purpose not in PURPOSES:

@@ -28,7 +28,9 @@ ATTACHMENTS_DIR = "attachments/"
 # RFC 3161 timestamps over earlier heads (docs/BUNDLE-FORMAT.md §7): absent from older bundles.
 TIMESTAMPS = "timestamps.jsonl"
 TIMESTAMPS_DIR = "timestamps/"
-OPTIONAL = (TIMESTAMPS,)
+# A draft complaint letter (`evidence bundle --with-complaint`): listed in the manifest.
+COMPLAINT = "complaint.txt"
+OPTIONAL = (TIMESTAMPS, COMPLAINT)
 MAX_TIMESTAMP_FILE = 256 * 1024
 
 # Files every bundle has (attachments come on top).
