@@ -80,13 +80,23 @@ _ENCODER = json.JSONEncoder(
 
 def encode(value: Any) -> bytes:
     """Return the canonical UTF-8 bytes of ``value`` (RFC 8785 subset)."""
-    if not _plain(value):
-        _check(value, "$")
     try:
-        return _ENCODER.encode(value).encode("utf-8")
+        return encode_text(value).encode("utf-8")
     except UnicodeEncodeError:
         _check(value, "$")  # raises InvalidInput naming the text that is not valid Unicode
         raise
+
+
+def encode_text(value: Any, path: str = "$") -> str:
+    """The canonical form as text, for callers that join several parts before encoding.
+
+    Everything but invalid Unicode (lone surrogates) is refused here; that one
+    surfaces as ``UnicodeEncodeError`` when the caller encodes the joined text.
+    ``path`` names the value's place in the whole document, for the error message.
+    """
+    if not _plain(value):
+        _check(value, path)
+    return _ENCODER.encode(value)
 
 
 def decode(data: bytes) -> Any:

@@ -18,7 +18,8 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Connection, Dialect, Engine, func, insert, select
 
-from evidence import canonical, crypto, hashing, keyring, merkle, model, timeutil
+from evidence import crypto, hashing, keyring, merkle, model, timeutil
+from evidence.entry_bytes import EntryEncoder
 from evidence.errors import (
     Conflict,
     DecryptionFailed,
@@ -480,6 +481,7 @@ class Log:
             return []
         log_id, zone_name = self.log_id, self.info.zone
         clock, seal, salt_bytes = self.store.clock, self._sealer.seal, hashing.SALT_BYTES
+        encode = EntryEncoder(log_id, zone_name).encode
         with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(select(logs.c.id).where(logs.c.id == log_id).with_for_update())
             # Each key's HMAC once: for the lookup and for the stored row.
@@ -499,8 +501,7 @@ class Log:
                     raise InvalidInput(f"the time {when} is in the future")
                 if draft.attachments:
                     self._check_attachments(draft.attachments)
-                document = model.canonical_document(log_id, seq, draft, recorded_at, zone_name)
-                encoded = canonical.encode(document)
+                encoded = encode(seq, draft, timeutil.format_canonical(recorded_at))
                 salt = salts[offset * salt_bytes : (offset + 1) * salt_bytes]
                 commitment = hashing.commitment(salt, encoded)
                 frontier.append(hashing.leaf(commitment))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evidence.errors import InvalidInput
@@ -76,7 +77,7 @@ def parse_day(text: str, default_zone: tzinfo, end: bool = False) -> datetime:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_MINUTE = timedelta(minutes=1)
+_NO_OFFSET = timedelta(0)
 
 
 def to_micros(instant: datetime) -> int:
@@ -95,16 +96,16 @@ def format_canonical(instant: datetime) -> str:
 
     RFC 3339 offsets are whole minutes: a local mean time such as +08:05:43 (Shanghai
     before 1901) would lose seconds and move the instant, so such a time is written in UTC.
+    (``isoformat`` leaves out a zero microsecond on its own: the rule above.)
     """
-    if instant.tzinfo is None:
-        raise InvalidInput("time without a zone")
-    offset = instant.utcoffset() or timedelta(0)
-    if offset % _MINUTE:
-        instant = instant.astimezone(UTC)
-    timespec = "microseconds" if instant.microsecond else "seconds"
     if instant.tzinfo is UTC:
-        return instant.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
-    return instant.isoformat(timespec=timespec)
+        return instant.isoformat()[:-6] + "Z"  # "+00:00" is the last six characters
+    offset = instant.utcoffset()
+    if offset is None:
+        raise InvalidInput("time without a zone")
+    if not _whole_minutes(offset):
+        return format_canonical(instant.astimezone(UTC))
+    return instant.isoformat()
 
 
 def as_committed(instant: datetime) -> datetime:
@@ -114,10 +115,20 @@ def as_committed(instant: datetime) -> datetime:
     """
     if instant.tzinfo is UTC:
         return instant
-    offset = instant.utcoffset() or timedelta(0)
-    if offset % _MINUTE:
+    offset = instant.utcoffset() or _NO_OFFSET
+    if not _whole_minutes(offset):
         return instant.astimezone(UTC)
-    return instant.replace(tzinfo=timezone(offset) if offset else _ZERO_OFFSET)
+    return instant.replace(tzinfo=_fixed_zone(offset))
+
+
+def _whole_minutes(offset: timedelta) -> bool:
+    # Days are whole minutes; checked on the parts because timedelta's % is slow.
+    return not (offset.seconds % 60 or offset.microseconds)
+
+
+@lru_cache(maxsize=256)
+def _fixed_zone(offset: timedelta) -> tzinfo:
+    return timezone(offset) if offset else _ZERO_OFFSET
 
 
 def parse_canonical(text: str) -> datetime:
