@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -493,10 +493,13 @@ class Log:
             rows: list[tuple[Any, ...]] = []
             made: list[Entry] = []
             salts = crypto.random_bytes(salt_bytes * len(drafts))
+            micros, committed, extend = timeutil.to_micros, timeutil.as_committed, frontier.append
+            tolerance_us = timeutil.FUTURE_TOLERANCE // timedelta(microseconds=1)
             for offset, draft in enumerate(drafts):
                 seq = size + offset
                 recorded_at = clock()
-                if draft.occurred_at > recorded_at + timeutil.FUTURE_TOLERANCE:
+                occurred_us, recorded_us = micros(draft.occurred_at), micros(recorded_at)
+                if occurred_us > recorded_us + tolerance_us:
                     when = timeutil.format_local(draft.occurred_at, self.zone)
                     raise InvalidInput(f"the time {when} is in the future")
                 if draft.attachments:
@@ -504,18 +507,10 @@ class Log:
                 encoded = encode(seq, draft, timeutil.format_canonical(recorded_at))
                 salt = salts[offset * salt_bytes : (offset + 1) * salt_bytes]
                 commitment = hashing.commitment(salt, encoded)
-                frontier.append(hashing.leaf(commitment))
-                rows.append(
-                    (
-                        log_id,
-                        seq,
-                        timeutil.to_micros(draft.occurred_at),
-                        timeutil.to_micros(recorded_at),
-                        commitment,
-                        seal(salt + encoded, hashing.entry_aad(log_id, seq)),
-                        digests[draft.dedup_key] if draft.dedup_key else None,
-                    )
-                )
+                extend(hashing.leaf(commitment))
+                sealed = seal(salt + encoded, hashing.entry_aad(log_id, seq))
+                dedup = digests[draft.dedup_key] if draft.dedup_key else None
+                rows.append((log_id, seq, occurred_us, recorded_us, commitment, sealed, dedup))
                 # Built from the values just committed; parsing the document back would
                 # give the same entry at twice the cost.
                 made.append(
@@ -523,8 +518,8 @@ class Log:
                         log_id,
                         seq,
                         draft.kind,
-                        timeutil.as_committed(draft.occurred_at),
-                        timeutil.as_committed(recorded_at),
+                        committed(draft.occurred_at),
+                        committed(recorded_at),
                         zone_name,
                         draft.fields,
                         draft.attachments,
