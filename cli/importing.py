@@ -213,19 +213,26 @@ def _print_summary(summary: Any) -> None:
     if summary.attached:
         echo(f"  {summary.attached:,} recordings attached to calls already in the log")
     echo(f"  {summary.duplicates:,} already in the log")
+    if summary.repeated:
+        echo(f"  {summary.repeated:,} repeated within this import (the same record again: "
+             "kept once)")  # fmt: skip
     echo(f"  {summary.filtered:,} skipped by the filters")
     echo(f"  {summary.rejected:,} rejected")
     if summary.selection.startswith("no filter"):
         echo("No filter was given: everything that could be read was imported.")
     else:
         echo(clean(summary.selection.capitalize()))
+        if summary.senders:
+            echo(f"  kept, calls of a number that sent a text holding a keyword: "
+                 f"{summary.senders:,}")  # fmt: skip
         for reason, count in summary.filtered_by.most_common():
             echo(f"  skipped, {reason}: {count:,}")
     for report in summary.files:
         original = ", original kept" if report.original_kept else ""
         echo(f"- {clean(report.name, one_line=True)} [{report.format}]: {report.records:,} read, "
-             f"{report.new:,} {verb}, {report.duplicates:,} already, {report.filtered:,} "
-             f"skipped, {report.rejected:,} rejected{original}")  # fmt: skip
+             f"{report.new:,} {verb}, {report.duplicates:,} already, "
+             + (f"{report.repeated:,} repeated, " if report.repeated else "")
+             + f"{report.filtered:,} skipped, {report.rejected:,} rejected{original}")  # fmt: skip
         if report.sha256:
             echo(f"  sha256 {report.sha256}")
     for note in summary.notes:

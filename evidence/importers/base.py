@@ -102,6 +102,10 @@ class Importer(ABC):
     def size(self, unit: Unit) -> int:
         return unit.path.stat().st_size if unit.path.is_file() else 0
 
+    def rank(self, unit: Unit) -> int:
+        """Reading order: texts (0), mixed or unknown (1), calls only (2), recordings (3)."""
+        return 1
+
     @abstractmethod
     def read(self, unit: Unit, ctx: ReadContext) -> Iterator[Item]:
         """Every record of ``unit`` in file order, or a rejection in its place."""

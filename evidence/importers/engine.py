@@ -5,15 +5,21 @@ default), each batch in one transaction with its signed head. Every record
 carries a dedup key built from its stable fields, and ``append`` skips keys the
 log already holds, so after a failure or Ctrl-C the same import run again adds
 exactly what is missing, and a complete or overlapping re-import adds nothing.
-Memory stays bounded: one batch, the per-number counts and at most
-:data:`MAX_REJECTIONS` rejection reasons are held at a time.
+A skipped record is counted as "already in the log" when the entry holding its
+key was there before the run, and as "repeated within this import" when this
+run added it (the same record twice in one file, or in two files of one run).
+Memory stays bounded: one batch, the per-number counts, at most
+:data:`MAX_REJECTIONS` rejection reasons and one chunk of recordings waiting to
+be matched are held at a time; reading the log (recordings, ``--keywords``)
+streams it in chunks and keeps only what may match.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -23,7 +29,7 @@ from evidence import model, phone, timeutil
 from evidence.errors import InvalidInput
 from evidence.importers import base
 from evidence.importers.base import Importer, Note, ReadContext, Record, Rejected, Unit
-from evidence.importers.selection import Selection
+from evidence.importers.selection import NOT_SELECTED, Selection
 
 if TYPE_CHECKING:
     from evidence.ledger import Log
@@ -31,6 +37,8 @@ if TYPE_CHECKING:
 BATCH = 1000
 MAX_REJECTIONS = 1000
 RECORDING_TOLERANCE = timedelta(seconds=120)
+RECORDING_CHUNK = 1000  # recordings matched against the log together (one pass over it)
+LOG_CHUNK = 1000  # entries read from the log at a time when scanning it
 Progress = Callable[[int, int, int], None]
 
 
@@ -54,6 +62,7 @@ class FileReport:
     records: int = 0
     new: int = 0
     duplicates: int = 0
+    repeated: int = 0
     filtered: int = 0
     rejected: int = 0
     attached: int = 0
@@ -66,9 +75,11 @@ class Summary:
     selection: str
     zone: str
     new: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # already in the log before this import
+    repeated: int = 0  # the same record again within this import (kept once)
     filtered: int = 0
     rejected: int = 0
+    senders: int = 0  # calls kept because their number sent a text holding a keyword
     attached: int = 0  # recordings attached to a call already in the log (by an amendment)
     rejections: list[tuple[str, str, str]] = field(default_factory=list)
     by_number: Counter[str] = field(default_factory=Counter)
@@ -87,6 +98,19 @@ class _Pending:
     report: FileReport
 
 
+@dataclass
+class _Recording:
+    draft: model.Draft
+    key: str
+    report: FileReport
+
+
+@dataclass
+class _Call:
+    entry: model.Entry
+    answered: bool
+
+
 class ImportRun:
     """One import into ``log``; :attr:`summary` is kept up to date (also after Ctrl-C)."""
 
@@ -102,15 +126,22 @@ class ImportRun:
         )
         self._pending: list[_Pending] = []
         self._seen: set[bytes] = set()  # dry runs only: keys "added" earlier in the run
-        self._calls: dict[str, list[tuple[datetime, int, bool]]] | None = None
+        self._recordings: list[_Recording] = []
         self._matched: set[int] = set()
+        self._senders_from_log = False
+        self._start_size = 0
         self._bytes_total = 0
         self._bytes_before = 0
 
     # --- planning ----------------------------------------------------------------------------
 
     def plan(self, paths: Iterable[Path]) -> list[tuple[Importer, Unit]]:
-        """Every file to read, checked before anything is written; recordings come last."""
+        """Every file to read, checked before anything is written.
+
+        Files of texts come first, calls after them and recordings last, so that a
+        number known from its texts (``--keywords``) keeps its calls, and recordings
+        find the calls of the same command.
+        """
         planned: list[tuple[Importer, Unit]] = []
         for path in paths:
             if not path.exists():
@@ -123,7 +154,7 @@ class ImportRun:
             if not importer.sniff(path, _head(path)) and self.options.format != "csv":
                 raise InvalidInput(f"{path.name} does not look like {importer.label}")
             planned.extend((importer, unit) for unit in importer.units(path))
-        planned.sort(key=lambda pair: pair[0].name == "recordings")
+        planned.sort(key=lambda pair: pair[0].rank(pair[1]))
         return planned
 
     # --- running -----------------------------------------------------------------------------
@@ -131,6 +162,7 @@ class ImportRun:
     def run(self, paths: Sequence[Path]) -> Summary:
         planned = self.plan(paths)
         self._bytes_total = sum(importer.size(unit) for importer, unit in planned)
+        self._start_size = self.log.count()
         for importer, unit in planned:
             self._run_unit(importer, unit)
         self.summary.complete = True
@@ -157,6 +189,7 @@ class ImportRun:
             if self.progress is not None and self.summary.records % 256 == 0:
                 self.progress(self.summary.records, self._bytes_before + ctx.bytes_read,
                               self._bytes_total)  # fmt: skip
+        self._match_recordings()
         self._flush()
         self._bytes_before += importer.size(unit)
         if self.progress is not None:
@@ -189,13 +222,19 @@ class ImportRun:
             return
         number = draft.fields.get("number")
         key = phone.key(number) if number else str(draft.fields.get("sender", ""))
-        skipped = self.options.selection.keep(key, record.text, draft.occurred_at)
+        selection = self.options.selection
+        if selection.keywords and draft.kind == "sms" and number:
+            selection.learn_sender(key, draft.fields.get("direction"), record.text)
+        skipped = selection.keep(key, record.text, draft.occurred_at)
+        if skipped == NOT_SELECTED and draft.kind == "call" and self._sender_known(key):
+            skipped = None
+            self.summary.senders += 1
         if skipped is not None:
             report.filtered += 1
             self.summary.filtered += 1
             self.summary.filtered_by[skipped] += 1
             return
-        platform = self.options.selection.platform(key, record.text)
+        platform = selection.platform(key, record.text)
         if platform:
             draft = replace(draft, fields={**draft.fields, "platform": platform})
         self.summary.by_number[key or "(none)"] += 1
@@ -203,13 +242,21 @@ class ImportRun:
         if record.blobs and not self._already(draft.dedup_key or ""):
             draft = self._with_blobs(draft, record)
         if record.match_call:
-            draft = self._recording(draft, key) or draft
+            self._recordings.append(_Recording(draft, key, report))
+            if len(self._recordings) >= RECORDING_CHUNK:
+                self._match_recordings()
+            return
+        self._queue(draft, report)
+
+    def _queue(self, draft: model.Draft, report: FileReport) -> None:
         self._pending.append(_Pending(draft, report))
         if len(self._pending) >= self.options.batch_size:
             self._flush()
 
     def _already(self, key: str) -> bool:
-        if any(p.draft.dedup_key == key for p in self._pending):
+        if any(p.draft.dedup_key == key for p in self._pending) or any(
+            r.draft.dedup_key == key for r in self._recordings
+        ):
             return True
         return bool(self.log.existing_dedup_keys([key])) or self._digest(key) in self._seen
 
@@ -222,30 +269,84 @@ class ImportRun:
                 stored.append(self.log.add_attachment(handle, blob.name, blob.media_type))
         return replace(draft, attachments=draft.attachments + tuple(stored))
 
+    # --- reading the log back, in bounded memory ------------------------------------------
+
+    def _log_entries(self) -> Iterator[model.Entry]:
+        """Every entry of the log in order, :data:`LOG_CHUNK` at a time (never all at once)."""
+        size = self.log.head().size
+        for start in range(0, size, LOG_CHUNK):
+            for opened in self.log.disclose(range(start, min(start + LOG_CHUNK, size))):
+                yield model.entry_from_document(json.loads(opened.canonical), opened.commitment)
+
+    def _sender_known(self, key: str) -> bool:
+        """Whether ``key`` sent a text holding a keyword (this run, or already in the log)."""
+        selection = self.options.selection
+        if not selection.keywords or not key:
+            return False
+        if not self._senders_from_log:
+            self._senders_from_log = True
+            self._flush()
+            for entry in self._log_entries():
+                number = entry.fields.get("number") if entry.kind == "sms" else None
+                if number:
+                    text = f"{entry.fields.get('said') or ''}\n{entry.fields.get('note') or ''}"
+                    selection.learn_sender(phone.key(number), entry.fields.get("direction"), text)
+        return key in selection.senders
+
     # --- recordings: attach to a call already in the log ---------------------------------
 
-    def _recording(self, draft: model.Draft, key: str) -> model.Draft | None:
-        """An amendment of the closest logged call of this number, if one is close enough."""
-        if self._calls is None:
-            self._flush()
-            self._calls = {}
-            for entry in self.log.entries():
-                if entry.kind == "call" and entry.retracted_by is None:
-                    self._index(entry)
+    def _match_recordings(self) -> None:
+        """Attach each waiting recording to the closest call of its number, if one is close.
+
+        The log is read once per chunk of recordings, keeping only the calls of their
+        numbers that started within the tolerance of one of them (and not retracted).
+        """
+        if not self._recordings:
+            return
+        waiting, self._recordings = self._recordings, []
+        self._flush()  # calls of this run are in the log before it is read
+        tolerance = self.options.tolerance
+        windows: dict[str, list[datetime]] = {}
+        for recording in waiting:
+            windows.setdefault(recording.key, []).append(recording.draft.occurred_at)
+        calls: dict[str, list[_Call]] = {}
+        retracted: set[int] = set()
+        for entry in self._log_entries():
+            if entry.kind == "retract":
+                retracted.add(int(entry.fields.get("target", -1)))
+                continue
+            number = entry.fields.get("number") if entry.kind == "call" else None
+            if not number:
+                continue
+            times = windows.get(phone.key(number))
+            if times and any(abs(entry.occurred_at - at) <= tolerance for at in times):
+                answered = bool(entry.fields.get("answered") or entry.fields.get("duration"))
+                calls.setdefault(phone.key(number), []).append(_Call(entry, answered))
+        for recording in waiting:
+            draft = self._recording(recording.draft, calls.get(recording.key, ()), retracted)
+            self._queue(draft, recording.report)
+        self._flush()
+
+    def _recording(
+        self, draft: model.Draft, calls: Iterable[_Call], retracted: set[int]
+    ) -> model.Draft:
+        """An amendment of the closest logged call of this number, else the draft itself."""
         candidates = [
-            (abs((at - draft.occurred_at).total_seconds()), not answered, seq)
-            for at, seq, answered in self._calls.get(key, ())
-            if abs(at - draft.occurred_at) <= self.options.tolerance and seq not in self._matched
-        ]
+            (not call.answered, abs((call.entry.occurred_at - draft.occurred_at).total_seconds()),
+             call.entry.seq, call.entry)
+            for call in calls
+            if abs(call.entry.occurred_at - draft.occurred_at) <= self.options.tolerance
+            and call.entry.seq not in self._matched and call.entry.seq not in retracted
+        ]  # fmt: skip
         if not candidates:
-            return None
-        _distance, _unanswered, seq = min(candidates, key=lambda c: (c[1], c[0]))
+            return draft
+        *_order, seq, target = min(candidates, key=lambda c: c[:3])
         self._matched.add(seq)
         if not draft.attachments:  # a dry run: nothing stored, nothing will be appended
             return replace(draft, kind="amend")
         file = (draft.source or {}).get("file", "")
         amendment = model.amendment_draft(
-            self.log.entry(seq),
+            target,
             self.log.store.clock(),
             {},
             f"录音 recording {file} found on the phone "
@@ -253,16 +354,6 @@ class ImportRun:
             attachments=draft.attachments,
         )
         return replace(amendment, source=draft.source, dedup_key=draft.dedup_key)
-
-    def _index(self, entry: Any) -> None:
-        assert self._calls is not None
-        number = entry.fields.get("number")
-        if not number:
-            return
-        answered = bool(entry.fields.get("answered") or entry.fields.get("duration"))
-        self._calls.setdefault(phone.key(number), []).append(
-            (entry.occurred_at, entry.seq, answered)
-        )
 
     # --- appending ---------------------------------------------------------------------------
 
@@ -280,34 +371,47 @@ class ImportRun:
             for item in pending:
                 key = item.draft.dedup_key or ""
                 digest = self._digest(key)
-                if key in existing or digest in self._seen:
-                    self._count(item.report, duplicate=True, amend=False)
+                if key in existing:
+                    self._count(item.report, "duplicate", item.draft.kind)
+                elif digest in self._seen:
+                    self._count(item.report, "repeated", item.draft.kind)
                 else:
                     self._seen.add(digest)
-                    self._count(item.report, duplicate=False, amend=item.draft.kind == "amend")
+                    self._count(item.report, "new", item.draft.kind)
             return
         made = self.log.append(drafts, skip_duplicates=True)
         kept = iter(made)
         entry = next(kept, None)
+        skipped: list[_Pending] = []
         for item in pending:
             # append keeps the order of the drafts it did not skip
             if (
                 entry is not None
+                and entry.kind == item.draft.kind
                 and entry.source == item.draft.source
-                and (entry.kind == item.draft.kind)
             ):
-                self._count(item.report, duplicate=False, amend=entry.kind == "amend")
-                if entry.kind == "call" and self._calls is not None:
-                    self._index(entry)
+                self._count(item.report, "new", entry.kind)
                 entry = next(kept, None)
             else:
-                self._count(item.report, duplicate=True, amend=False)
+                skipped.append(item)
+        if skipped:
+            # Skipped: its key is in the log. Before this run, or added by it?
+            holders = self.log.seqs_for_dedup_keys(
+                {item.draft.dedup_key for item in skipped if item.draft.dedup_key}
+            )
+            for item in skipped:
+                seq = holders.get(item.draft.dedup_key or "", -1)
+                outcome = "repeated" if seq >= self._start_size else "duplicate"
+                self._count(item.report, outcome, item.draft.kind)
 
-    def _count(self, report: FileReport, duplicate: bool, amend: bool) -> None:
-        if duplicate:
+    def _count(self, report: FileReport, outcome: str, kind: str) -> None:
+        if outcome == "duplicate":
             report.duplicates += 1
             self.summary.duplicates += 1
-        elif amend:
+        elif outcome == "repeated":
+            report.repeated += 1
+            self.summary.repeated += 1
+        elif kind == "amend":
             report.attached += 1
             self.summary.attached += 1
         else:
@@ -315,7 +419,7 @@ class ImportRun:
             self.summary.new += 1
 
     def _keep_original(self, importer: Importer, unit: Unit, report: FileReport) -> None:
-        if report.new + report.duplicates + report.attached == 0:
+        if report.new + report.duplicates + report.repeated + report.attached == 0:
             return  # nothing from this file is in the log: do not keep it
         with unit.path.open("rb") as handle:
             attachment = self.log.add_attachment(handle, unit.path.name)

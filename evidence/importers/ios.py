@@ -278,6 +278,9 @@ class IosBackup(Importer):
             )
         return found
 
+    def rank(self, unit: Unit) -> int:
+        return 2 if unit.part == "calls" else 0
+
     def read(self, unit: Unit, ctx: ReadContext) -> Iterator[Item]:
         ctx.advance(self.size(unit))
         if unit.part == "calls":

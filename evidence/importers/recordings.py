@@ -84,6 +84,9 @@ class Recordings(Importer):
     def units(self, path: Path) -> list[Unit]:
         return [Unit(path, path.name, keep=False)]
 
+    def rank(self, unit: Unit) -> int:
+        return 3  # after the calls of the same command, so that they can be matched
+
     def size(self, unit: Unit) -> int:
         return sum(p.stat().st_size for p in _audio_files(unit.path))
 

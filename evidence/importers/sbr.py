@@ -162,6 +162,14 @@ def _mms(element: Element, ctx: ReadContext, position: str) -> Record:
     )  # fmt: skip
 
 
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(8192)
+    except OSError:
+        return b""
+
+
 def _opener(payload: bytes) -> Callable[[], BinaryIO]:
     return lambda: io.BytesIO(payload)
 
@@ -221,6 +229,12 @@ class SbrXml(Importer):
                 return False
         return any(root in head for root in ROOTS)
 
+    def rank(self, unit: Unit) -> int:
+        head = _head(unit.path)
+        if head.startswith(b"PK\x03\x04") or b"<smses" in head:
+            return 0  # texts (a ZIP reads its sms-… members before its calls-… ones)
+        return 2 if b"<calls" in head or b"<alllogs" in head else 1
+
     def size(self, unit: Unit) -> int:
         if zipfile.is_zipfile(unit.path):
             try:
@@ -245,6 +259,8 @@ class SbrXml(Importer):
             raise InvalidInput(f"cannot read the ZIP {path.name}: {error}") from None
         with archive:
             members = [i for i in archive.infolist() if i.filename.lower().endswith(".xml")]
+            # Texts before calls, as for separate files (--keywords learns numbers from texts).
+            members.sort(key=lambda i: i.filename.rsplit("/", 1)[-1].lower().startswith("call"))
             if any(i.flag_bits & 0x1 for i in members):
                 raise InvalidInput(
                     f"{path.name} is an encrypted ZIP: unzip it with its password first "

@@ -2,9 +2,11 @@
 
 A record is kept when it is in the date range and, if numbers or keywords are
 given, when its number is listed or its text (body, the phone's contact name)
-holds one of the keywords. With no filter at all, everything is kept. The
-platform map assigns a platform by number first, then by the first keyword
-found in the text.
+holds one of the keywords. A number that sent an SMS holding a keyword is a
+collection number: its calls are kept too (:attr:`Selection.senders`, learned
+from the texts of the same import and of the log). With no filter at all,
+everything is kept. The platform map assigns a platform by number first, then
+by the first keyword found in the text.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ DEFAULT_KEYWORDS = (
     "协商", "诉讼", "立案", "传票", "仲裁", "紧急联系人", "通讯录", "外访", "失信", "强制执行",
     "违约", "罚息", "催告", "代偿",
 )  # fmt: skip
+NOT_SELECTED = "neither a listed number nor a keyword"
 _NUMBER_LIKE = re.compile(r"^[+\d][\d\s\-()+]*$")
 _SPLIT = re.compile(r"[,，、;；\s]+")
 
@@ -97,6 +100,8 @@ class Selection:
     until: datetime | None = None
     platform_numbers: dict[str, str] = field(default_factory=dict)
     platform_keywords: dict[str, str] = field(default_factory=dict)
+    # Numbers that sent an SMS holding a keyword: their calls are collection calls too.
+    senders: set[str] = field(default_factory=set)
 
     @property
     def filtering(self) -> bool:
@@ -125,11 +130,17 @@ class Selection:
             return "after --until"
         if not (self.numbers or self.keywords):
             return None
-        if number_key in self.numbers:
+        if number_key in self.numbers or self.matches(text):
             return None
-        if text and any(word in text for word in self.keywords):
-            return None
-        return "neither a listed number nor a keyword"
+        return NOT_SELECTED
+
+    def matches(self, text: str) -> bool:
+        return bool(text) and any(word in text for word in self.keywords)
+
+    def learn_sender(self, number_key: str, direction: str | None, text: str) -> None:
+        """Remember ``number_key`` when it sent (``incoming``) a text holding a keyword."""
+        if number_key and direction == "incoming" and self.matches(text):
+            self.senders.add(number_key)
 
     def platform(self, number_key: str, text: str) -> str | None:
         found = self.platform_numbers.get(number_key)
