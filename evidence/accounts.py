@@ -17,8 +17,11 @@ from __future__ import annotations
 import base64
 import hmac
 import re
+import threading
+import time
 import unicodedata
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +46,8 @@ _NAME = re.compile(NAME_PATTERN)
 _TOKEN = re.compile(r"^ev([st])_([0-9a-f]{32})\.([A-Za-z0-9_\-]{43})$")
 _PREFIX = {keyring.SESSION: "s", keyring.TOKEN: "t"}
 SIGN_IN_FAILED = "wrong name or password"
+UNLOCKED_CACHE_SIZE = 64
+UNLOCKED_CACHE_SECONDS = 60.0
 
 
 class RateLimited(EvidenceError):
@@ -136,6 +141,7 @@ class Accounts:
         self.kdf = kdf
         self.ttl = {keyring.SESSION: session_ttl, keyring.TOKEN: token_ttl}
         self.limits = limits or Limits()
+        self._unlocked = _UnlockedLogs(UNLOCKED_CACHE_SIZE, UNLOCKED_CACHE_SECONDS)
 
     def _now_us(self) -> int:
         return timeutil.to_micros(self.store.clock())
@@ -286,10 +292,16 @@ class Accounts:
         if row.expires_us <= self._now_us():
             self._delete(row.log_id, [slot_id])
             raise invalid
-        try:
-            log = self.store.unlock_with_secret(row.log_id, slot_id, secret)
-        except WrongSecret as exc:
-            raise invalid from exc
+        # The row just read proves the credential is live and the secret right; only the
+        # unwrapping of the log's keys is reused from an earlier request (revocation, expiry
+        # and password changes delete or outdate the row, so they take effect at once).
+        log = self._unlocked.get(slot_id, row.secret_hash)
+        if log is None:
+            try:
+                log = self.store.unlock_with_secret(row.log_id, slot_id, secret)
+            except WrongSecret as exc:
+                raise invalid from exc
+            self._unlocked.put(slot_id, row.secret_hash, log)
         credential = Credential(
             row.id,
             row.kind,
@@ -333,6 +345,7 @@ class Accounts:
         self._delete(account.log_id, [credential_id])
 
     def _delete(self, log_id: str, ids: list[str]) -> None:
+        self._unlocked.drop(ids)
         with self.store.engine.connect().execution_options(**WRITE) as conn, conn.begin():
             conn.execute(credentials.delete().where(credentials.c.id.in_(ids)))
             conn.execute(
@@ -361,3 +374,49 @@ class Accounts:
         ]
         if others:
             self._delete(account.log_id, others)
+
+
+class _UnlockedLogs:
+    """A small, short-lived cache of logs unlocked by a session or token, in one process.
+
+    Keyed by the credential's id and its stored secret hash, and consulted only after
+    the credential's row has been read and the secret checked against it, so it never
+    decides who gets in: it saves re-reading the key slot and re-deriving the log's keys
+    (a few milliseconds per request). Keys live in memory only, as in any unlocked
+    :class:`Log`; entries expire after ``seconds`` and the oldest go beyond ``size``.
+    Another process simply unlocks the log itself.
+    """
+
+    def __init__(self, size: int, seconds: float) -> None:
+        self.size = size
+        self.seconds = seconds
+        self._logs: OrderedDict[str, tuple[float, bytes, Log]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, credential_id: str, secret_hash: bytes) -> Log | None:
+        with self._lock:
+            found = self._logs.get(credential_id)
+            if found is None:
+                return None
+            stamp, stored_hash, log = found
+            if time.monotonic() - stamp > self.seconds or not hmac.compare_digest(
+                stored_hash, secret_hash
+            ):
+                del self._logs[credential_id]
+                return None
+            self._logs.move_to_end(credential_id)
+            return log
+
+    def put(self, credential_id: str, secret_hash: bytes, log: Log) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._logs[credential_id] = (time.monotonic(), secret_hash, log)
+            self._logs.move_to_end(credential_id)
+            while len(self._logs) > self.size:
+                self._logs.popitem(last=False)
+
+    def drop(self, credential_ids: list[str]) -> None:
+        with self._lock:
+            for credential_id in credential_ids:
+                self._logs.pop(credential_id, None)

@@ -455,27 +455,36 @@ class Log:
     def existing_dedup_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` are already in the log (for dry runs and import summaries)."""
         with self.store.engine.connect() as conn:
-            return self._existing(conn, {k: self.dedup_digest(k) for k in keys})
+            return set(self._existing(conn, {k: self.dedup_digest(k) for k in keys}))
 
-    def _existing(self, conn: Any, digests_by_key: dict[str, bytes]) -> set[str]:
+    def _existing(self, conn: Any, digests_by_key: dict[str, bytes]) -> dict[str, int]:
+        """The seq of the entry holding each of the keys already in the log."""
         by_digest = {digest: key for key, digest in digests_by_key.items()}
-        found: set[str] = set()
+        found: dict[str, int] = {}
         digests = list(by_digest)
         for start in range(0, len(digests), _IN_BATCH):
             chunk = digests[start : start + _IN_BATCH]
-            stored = conn.execute(
-                select(entries.c.dedup).where(
+            rows = conn.execute(
+                select(entries.c.dedup, entries.c.seq).where(
                     entries.c.log_id == self.log_id, entries.c.dedup.in_(chunk)
                 )
-            ).scalars()
-            found.update(by_digest[d] for d in stored)
+            )
+            found.update({by_digest[row.dedup]: row.seq for row in rows})
         return found
 
-    def append(self, drafts: Sequence[Draft], skip_duplicates: bool = False) -> list[Entry]:
+    def append(
+        self,
+        drafts: Sequence[Draft],
+        skip_duplicates: bool = False,
+        seqs: dict[str, int] | None = None,
+    ) -> list[Entry]:
         """Append drafts in one transaction and sign the new head. All or nothing.
 
         A draft whose dedup key is already in the log (or earlier in the batch) is
         skipped with ``skip_duplicates``, and refused as a conflict without it.
+        ``seqs``, when given, receives once the transaction has committed the seq of
+        the entry holding each draft's dedup key: made now, or already there (so a
+        retried upload gets the same answer without a second lookup).
         """
         if not drafts:
             return []
@@ -486,8 +495,10 @@ class Log:
             conn.execute(select(logs.c.id).where(logs.c.id == log_id).with_for_update())
             # Each key's HMAC once: for the lookup and for the stored row.
             digests = {d.dedup_key: self.dedup_digest(d.dedup_key) for d in drafts if d.dedup_key}
-            drafts = self._without_duplicates(conn, drafts, skip_duplicates, digests)
+            drafts, known = self._without_duplicates(conn, drafts, skip_duplicates, digests)
             if not drafts:
+                if seqs is not None:
+                    seqs.update(known)
                 return []
             size, frontier = self._latest_frontier(conn)
             rows: list[tuple[Any, ...]] = []
@@ -529,14 +540,20 @@ class Log:
                 )
             _insert_entries(conn, rows)
             self._insert_head(conn, frontier)
+        if seqs is not None:
+            seqs.update(known)
+            pairs = zip(drafts, made, strict=True)
+            seqs.update((d.dedup_key, e.seq) for d, e in pairs if d.dedup_key)
         return made
 
     def _without_duplicates(
         self, conn: Any, drafts: Sequence[Draft], skip: bool, digests: dict[str, bytes]
-    ) -> Sequence[Draft]:
+    ) -> tuple[Sequence[Draft], dict[str, int]]:
+        """The drafts to append, and the seq of each key already in the log."""
         if not digests:
-            return drafts
-        seen = self._existing(conn, digests)
+            return drafts, {}
+        stored = self._existing(conn, digests)
+        seen = set(stored)
         kept: list[Draft] = []
         for draft in drafts:
             if draft.dedup_key and draft.dedup_key in seen:
@@ -546,7 +563,7 @@ class Log:
             if draft.dedup_key:
                 seen.add(draft.dedup_key)
             kept.append(draft)
-        return kept
+        return kept, stored
 
     def _check_attachments(self, attachments: Iterable[Attachment]) -> None:
         for attachment in attachments:

@@ -206,20 +206,19 @@ def upload_events() -> tuple[Response, int]:
             drafts[index] = _draft(item, log)
         except (ApiError, EvidenceError) as exc:
             errors[index] = _item_error(exc)
-    keys = {d.dedup_key for d in drafts.values() if d.dedup_key}
-    stored = log.seqs_for_dedup_keys(keys)
-    fresh = [(i, d) for i, d in drafts.items() if d.dedup_key not in stored]
-    if fresh:
+    # One transaction finds the ids already stored, appends the others and reports every
+    # id's seq: each dedup digest is computed once and nothing is looked up twice.
+    stored: dict[str, int] = {}
+    if drafts:
         try:
-            log.append([d for _i, d in fresh], skip_duplicates=True)
+            log.append(list(drafts.values()), skip_duplicates=True, seqs=stored)
         except (InvalidInput, Conflict):
             # One item the core refuses (a future time…): append the others one by one.
-            for index, draft in fresh:
+            for index, draft in drafts.items():
                 try:
-                    log.append([draft], skip_duplicates=True)
+                    log.append([draft], skip_duplicates=True, seqs=stored)
                 except (InvalidInput, Conflict) as exc:
                     errors[index] = _item_error(exc)
-        stored = log.seqs_for_dedup_keys(keys)
     results: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         client_id = item.get("id") if isinstance(item, dict) else None
