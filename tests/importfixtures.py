@@ -278,3 +278,64 @@ def write_recordings(folder: Path, names: Iterable[str] = RECORDING_NAMES) -> Pa
     for index, name in enumerate(names):
         (folder / name).write_bytes(b"ID3\x03\x00" + name.encode() + bytes([index]) * 500)
     return folder
+
+
+# --- audio files, written as the phones' recorders do (headers real, sound silent) -----------
+
+
+def wav_bytes(seconds: float, rate: int = 8000) -> bytes:
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\x00\x00" * int(seconds * rate))
+    return buffer.getvalue()
+
+
+def amr_bytes(seconds: float, wideband: bool = False) -> bytes:
+    """AMR (12.2 kbit/s frames, mode 7) or AMR-WB (23.85 kbit/s, mode 8): 50 frames a second."""
+    if wideband:
+        frame = bytes([8 << 3 | 4]) + b"\x00" * 60
+        return b"#!AMR-WB\n" + frame * round(seconds * 50)
+    return b"#!AMR\n" + (bytes([7 << 3 | 4]) + b"\x00" * 31) * round(seconds * 50)
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    import struct
+
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def m4a_bytes(seconds: float, timescale: int = 44100, version: int = 0) -> bytes:
+    """ftyp, moov/mvhd (and an mdat of silence), the layout of an .m4a from a phone."""
+    import struct
+
+    if version == 1:
+        body = struct.pack(">B3xQQIQ", 1, 0, 0, timescale, round(seconds * timescale))
+    else:
+        body = struct.pack(">B3xIIII", 0, 0, 0, timescale, round(seconds * timescale))
+    mvhd = _box(b"mvhd", body + b"\x00" * 80)
+    return (
+        _box(b"ftyp", b"M4A \x00\x00\x00\x00M4A mp42isom")
+        + _box(b"moov", mvhd + _box(b"trak", b""))
+        + _box(b"mdat", b"\x00" * 256)
+    )
+
+
+def mp3_bytes(seconds: float, xing: bool = False) -> bytes:
+    """MPEG-1 layer III, 128 kbit/s, 44.1 kHz, after an ID3v2 tag; optionally a Xing header."""
+    import struct
+
+    frames = round(seconds * 44100 / 1152)
+    header = b"\xff\xfb\x90\x44"  # 128 kbit/s, 44.1 kHz, joint stereo, no padding
+    frame = header + b"\x00" * (417 - 4)
+    tag = b"ID3\x03\x00\x00\x00\x00\x00\x0a" + b"\x00" * 10
+    if xing:
+        first = header + b"\x00" * 32 + b"Xing" + struct.pack(">II", 1, frames)
+        first += b"\x00" * (417 - len(first))
+        return tag + first + frame * (frames // 4)  # VBR: the count is in the Xing header
+    return tag + frame * frames

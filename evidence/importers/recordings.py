@@ -3,9 +3,12 @@
 The patterns are a table (vendor, regex, time format), tried in order; add a
 row for a new phone. Times in names carry no zone: they are the phone's local
 time, read in the zone the caller gives (the log's zone by default), and every
-entry records which zone was assumed. Each recording becomes a call with the
-file attached, unless the engine finds an already-logged call of the same
-number starting close enough, which then gets the file by an amendment.
+entry records which zone was assumed. The audio's playing time, where the file's
+headers tell it cheaply (:mod:`evidence.importers.audio`: WAV, AMR, M4A/3GP, MP3),
+becomes the call's ``duration`` and ``source.audio_ms`` (integer milliseconds).
+Each recording becomes a call with the file attached, unless the engine finds
+an already-logged call of the same number starting close enough, which then
+gets the file by an amendment.
 See ../shared/formats.md §3.1.
 """
 
@@ -18,7 +21,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from evidence.importers import base
+from evidence.importers import audio, base
 from evidence.importers.base import Blob, Importer, Item, Note, ReadContext, Record, Rejected, Unit
 
 AUDIO = {".mp3", ".m4a", ".aac", ".amr", ".wav", ".3gp", ".3ga", ".ogg", ".opus", ".flac", ".awb"}
@@ -118,11 +121,15 @@ class Recordings(Importer):
                 notes.append(f"name in the file: {contact}; no number in the file name")
             elif contact:
                 notes.append(f"联系人 contact: {contact}")
-            fields = {
+            fields: dict[str, object] = {
                 "number": number or contact or "unknown",
                 "tags": ["recording"],
                 "note": "; ".join(notes),
             }
+            seconds = audio.duration_seconds(path)
+            timing = {} if seconds is None else {"audio_ms": round(seconds * 1000)}
+            if seconds is not None:
+                fields["duration"] = round(seconds)
             yield Record(
                 "call", occurred, fields, relative, f"recording|{sha}",
                 blobs=(Blob(path.name, _opener(path)),), text=contact or "", match_call=True,
@@ -130,6 +137,7 @@ class Recordings(Importer):
                     "file": path.name, "file_sha256": sha, "vendor_pattern": vendor,
                     "zone_assumed": zone_name,
                     "file_mtime": datetime.fromtimestamp(stat.st_mtime, ctx.zone).isoformat(),
+                    **timing,
                 },
             )  # fmt: skip
 
