@@ -377,12 +377,8 @@ def _check_certificate(
     when = report.gen_time
     if when is not None and not (leaf.not_valid_before_utc <= when <= leaf.not_valid_after_utc):
         report.problems.append("the TSA certificate was not valid at the token's time")
-    if not anchors:
-        report.unchecked.append(
-            f"no trust anchor given: the TSA certificate ({report.tsa}) was not checked "
-            "against a trusted root; check it with `openssl ts -verify -CAfile`"
-        )
-        return
+    # The chain as far as the token gives it (and the anchors complete it): each
+    # certificate must be signed by the next and valid at the token's time.
     pool = [x509.load_der_x509_certificate(c.dump()) for c in certs]
     current = leaf
     for _ in range(8):
@@ -404,8 +400,14 @@ def _check_certificate(
             report.problems.append("a certificate of the TSA chain was not valid at its time")
             return
         current = issuer
-        if any(current == anchor for anchor in anchors):
-            return
+    if not anchors:
+        report.unchecked.append(
+            f"the TSA certificate ({report.tsa}): chain not checked against a trust anchor "
+            "(give the TSA's root certificate, or check with `openssl ts -verify -CAfile`)"
+        )
+        return
+    if any(current == anchor for anchor in anchors):
+        return
     report.problems.append("the TSA certificate does not lead to a trusted root (untrusted)")
 
 

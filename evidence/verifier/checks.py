@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +56,8 @@ class Report:
     covered: dict[int, str] = field(default_factory=dict)
     uncovered: list[int] = field(default_factory=list)
     unchecked: list[str] = field(default_factory=list)
+    # The PDF's PAdES signature and document timestamps (verifier/pdfsig.py), once checked.
+    pdf: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -86,25 +89,33 @@ class Report:
             "covered": {str(k): v for k, v in self.covered.items()},
             "uncovered": self.uncovered,
             "unchecked": self.unchecked,
+            "pdf": self.pdf,
             "against": self.against.to_dict() if self.against else None,
         }
 
 
-def verify_bundle(path: str | Path, against: str | Path | None = None) -> Report:
-    """Verify the bundle at ``path``; with ``against``, also that one head extends the other."""
-    report = _verify_one(path)
+def verify_bundle(
+    path: str | Path, against: str | Path | None = None, tsa_roots: Sequence[Any] = ()
+) -> Report:
+    """Verify the bundle at ``path``; with ``against``, also that one head extends the other.
+
+    ``tsa_roots`` (``cryptography`` certificates) are the trust anchors for the TSA
+    certificates of the timestamp tokens and of the PDF's document timestamp; without
+    them, each is reported as not checked against a trust anchor.
+    """
+    report = _verify_one(path, tsa_roots)
     if against is not None:
-        other = _verify_one(against)
+        other = _verify_one(against, tsa_roots)
         report.against = other
         _consistency(report, other)
     return report
 
 
-def _verify_one(path: str | Path) -> Report:
+def _verify_one(path: str | Path, tsa_roots: Sequence[Any] = ()) -> Report:
     report = Report(str(path))
     try:
         with zipfile.ZipFile(path) as archive:
-            _Checker(archive, report).run()
+            _Checker(archive, report, tsa_roots).run()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         report.add("zip.unreadable", str(path), f"{type(exc).__name__}: {exc}")
     return report
@@ -179,8 +190,11 @@ def _instant(text: Any) -> datetime:
 
 
 class _Checker:
-    def __init__(self, archive: zipfile.ZipFile, report: Report) -> None:
+    def __init__(
+        self, archive: zipfile.ZipFile, report: Report, tsa_roots: Sequence[Any] = ()
+    ) -> None:
         self.archive = archive
+        self.tsa_roots = list(tsa_roots)
         self.report = report
         self.members: dict[str, zipfile.ZipInfo] = {}
         self.digests: dict[str, tuple[str, int]] = {}

@@ -26,6 +26,7 @@ TITLES: dict[str, tuple[str, str]] = {
     "head.mismatch": ("the log head differs from the manifest", "树头与清单不符"),
     "head.signature": ("the head's signature does not verify", "树头签名验证失败"),
     "pdf.signature": ("the PDF's signature does not verify", "PDF 签名验证失败"),
+    "pdf.timestamp": ("the PDF's document timestamp does not verify", "PDF 文档时间戳验证失败"),
     "timestamp.invalid": ("a timestamp record is not valid", "时间戳记录无效"),
     "timestamp.head": ("a timestamped head text is not valid", "加盖时间戳的树头文本无效"),
     "timestamp.consistency": (

@@ -96,7 +96,9 @@ def check(checker: Any, head: dict[str, Any], leaves: list[bytes]) -> None:
                 stamp["gen_time"] = None
                 good.append(stamp)
                 continue
-            token_report = rfc3161.check_token(texts[token_file], expected)
+            token_report = rfc3161.check_token(
+                texts[token_file], expected, anchors=getattr(checker, "tsa_roots", ())
+            )
             if not token_report.ok or token_report.gen_time is None:
                 checker.problem("timestamp.token", token_file, "; ".join(token_report.problems))
                 continue
