@@ -157,9 +157,14 @@ def ios_ns(unix_ms: int) -> int:
 
 
 def write_sms_db(
-    path: Path, rows: list[tuple[str, int, str | None, int, str, bytes | None]]
+    path: Path,
+    rows: list[tuple[str, int, str | None, int, str, bytes | None]],
+    attachments: dict[int, list[tuple[str | None, str, str]]] | None = None,
 ) -> Path:
-    """rows: (handle, date in iOS units, text, is_from_me, service, attributedBody)."""
+    """rows: (handle, date in iOS units, text, is_from_me, service, attributedBody).
+
+    attachments: row index -> [(filename as iOS stores it, mime_type, transfer_name)].
+    """
     conn = sqlite3.connect(path)
     conn.executescript(
         """
@@ -178,6 +183,14 @@ def write_sms_db(
         CREATE TABLE chat_message_join (chat_id INTEGER REFERENCES chat (ROWID),
             message_id INTEGER REFERENCES message (ROWID), message_date INTEGER DEFAULT 0,
             PRIMARY KEY (chat_id, message_id));
+        CREATE TABLE attachment (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, guid TEXT UNIQUE NOT NULL,
+            created_date INTEGER DEFAULT 0, start_date INTEGER DEFAULT 0, filename TEXT,
+            uti TEXT, mime_type TEXT, transfer_state INTEGER DEFAULT 0,
+            is_outgoing INTEGER DEFAULT 0, user_info BLOB, transfer_name TEXT,
+            total_bytes INTEGER DEFAULT 0);
+        CREATE TABLE message_attachment_join (message_id INTEGER REFERENCES message (ROWID)
+            ON DELETE CASCADE, attachment_id INTEGER REFERENCES attachment (ROWID)
+            ON DELETE CASCADE, UNIQUE(message_id, attachment_id));
         """
     )
     handles: dict[str, int] = {}
@@ -197,6 +210,17 @@ def write_sms_db(
             (f"GUID-{index:06d}-{hashlib.md5(str(date).encode()).hexdigest()[:8]}", text,
              handles[handle], attributed, service, date, from_me),
         )  # fmt: skip
+    for index, files in (attachments or {}).items():
+        for filename, mime_type, transfer_name in files:
+            cursor = conn.execute(
+                "INSERT INTO attachment (guid, filename, mime_type, transfer_name) "
+                "VALUES (?, ?, ?, ?)",
+                (f"AT-{index}-{transfer_name}", filename, mime_type, transfer_name),
+            )
+            conn.execute(
+                "INSERT INTO message_attachment_join (message_id, attachment_id) VALUES (?, ?)",
+                (index + 1, cursor.lastrowid),
+            )
     conn.commit()
     conn.close()
     return path
@@ -249,7 +273,10 @@ SMS_DB_ID = hashlib.sha1(b"HomeDomain-Library/SMS/sms.db").hexdigest()
 CALLS_ID = hashlib.sha1(b"HomeDomain-Library/CallHistoryDB/CallHistory.storedata").hexdigest()
 
 
-def write_backup_folder(folder: Path, sms_db: Path | None, calls_db: Path | None) -> Path:
+def write_backup_folder(
+    folder: Path, sms_db: Path | None, calls_db: Path | None, files: dict[str, bytes] | None = None
+) -> Path:
+    """files: other files of the backup by "Domain-relative/path" (stored under its SHA-1)."""
     import plistlib
 
     folder.mkdir(parents=True)
@@ -259,6 +286,10 @@ def write_backup_folder(folder: Path, sms_db: Path | None, calls_db: Path | None
         if source is not None:
             (folder / file_id[:2]).mkdir(exist_ok=True)
             (folder / file_id[:2] / file_id).write_bytes(source.read_bytes())
+    for domain_path, data in (files or {}).items():
+        file_id = hashlib.sha1(domain_path.encode()).hexdigest()
+        (folder / file_id[:2]).mkdir(exist_ok=True)
+        (folder / file_id[:2] / file_id).write_bytes(data)
     return folder
 
 

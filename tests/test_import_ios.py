@@ -117,3 +117,62 @@ def test_text_that_is_not_utf8_is_kept_visibly(log, tmp_path: Path) -> None:
     summary = run_import(log, [path], ImportOptions())
     assert summary.new == 5
     assert any(e.fields.get("said") == "逾\ufffd" for e in log.entries())
+
+
+IMAGE_PATH = "Library/SMS/Attachments/ab/11/0A1B2C3D-4E5F/IMG_4471.jpeg"
+AUDIO_PATH = "Library/SMS/Attachments/cd/02/9F8E7D6C/Audio Message.amr"
+
+
+def _mms_db(path: Path) -> Path:
+    return fx.write_sms_db(
+        path,
+        [
+            ("+8613800130001", fx.ios_ns(MS), "\ufffc看看你家门口", 0, "SMS", None),
+            ("+8613800130001", fx.ios_ns(MS + 60_000), "\ufffc", 0, "iMessage", None),
+            ("+8613800130001", fx.ios_ns(MS + 120_000), "no file here", 0, "SMS", None),
+        ],
+        attachments={
+            0: [(f"~/{IMAGE_PATH}", "image/jpeg", "IMG_4471.jpeg")],
+            1: [(f"/var/mobile/{AUDIO_PATH}", "audio/amr", "Audio Message.amr"),
+                ("~/Library/SMS/Attachments/ee/01/X/left-in-icloud.heic", "image/heic",
+                 "left-in-icloud.heic"),
+                (None, "image/png", "never-downloaded.png")],
+        },
+    )  # fmt: skip
+
+
+def test_attachment_file_ids_are_in_the_media_domain() -> None:
+    import hashlib
+
+    wanted = hashlib.sha1(f"MediaDomain-{IMAGE_PATH}".encode()).hexdigest()
+    assert ios.attachment_file_id(f"~/{IMAGE_PATH}") == wanted
+    assert ios.attachment_file_id(f"/private/var/mobile/{IMAGE_PATH}") == wanted
+    assert ios.attachment_file_id("../../etc/passwd") is None
+
+
+def test_mms_attachments_come_from_the_backup(log, tmp_path: Path) -> None:
+    image, sound = fx.PNG, fx.amr_bytes(3)
+    folder = fx.write_backup_folder(
+        tmp_path / "00008030-001A", _mms_db(tmp_path / "s.db"), None,
+        {f"MediaDomain-{IMAGE_PATH}": image, f"MediaDomain-{AUDIO_PATH}": sound},
+    )  # fmt: skip
+    summary = run_import(log, [folder], ImportOptions())
+    assert (summary.new, summary.rejected) == (3, 0)
+    messages = sorted((e for e in log.entries() if e.kind == "sms"), key=lambda e: e.occurred_at)
+    first, second, third = messages
+    assert first.fields["said"] == "[attachment]看看你家门口"
+    assert [(a.name, a.media_type) for a in first.attachments] == [("IMG_4471.jpeg", "image/jpeg")]
+    assert b"".join(log.read_attachment(first.attachments[0].sha256)) == image
+    assert [a.name for a in second.attachments] == ["Audio Message.amr"]
+    assert "not in the backup: left-in-icloud.heic, never-downloaded.png" in second.fields["note"]
+    assert third.attachments == () and "note" not in third.fields
+    again = run_import(log, [folder], ImportOptions())
+    assert (again.new, again.duplicates) == (0, 3)
+
+
+def test_sms_db_alone_says_where_the_attachments_are(log, tmp_path: Path) -> None:
+    summary = run_import(log, [_mms_db(tmp_path / "sms.db")], ImportOptions())
+    assert summary.new == 3
+    first = min((e for e in log.entries() if e.kind == "sms"), key=lambda e: e.occurred_at)
+    assert first.attachments == ()
+    assert "import the folder, not sms.db alone: IMG_4471.jpeg" in first.fields["note"]

@@ -74,6 +74,7 @@ class Unit:
     name: str
     part: str = ""  # importer-specific: which reader applies
     keep: bool = True  # keep the file as the "original" attachment (recordings keep their own)
+    root: Path | None = None  # the backup folder the file came from (iPhone: attachments)
 
 
 @dataclass

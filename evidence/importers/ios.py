@@ -6,21 +6,31 @@ backups). The databases are opened read-only and immutable, with
 ``trusted_schema`` off, so a crafted file cannot write or run anything.
 Times count from 2001-01-01: seconds before iOS 11, nanoseconds after; the call
 history's ``ZDATE`` is always seconds. See ../shared/formats.md §2.
+
+MMS and iMessage attachments (``attachment`` joined by ``message_attachment_join``)
+are files of the backup: ``attachment.filename`` (``~/Library/SMS/Attachments/…``)
+is stored under the SHA-1 of ``MediaDomain-Library/SMS/Attachments/…`` (the
+``MediaDomain``, not the ``HomeDomain`` of ``sms.db``). Found, each becomes an
+attachment of its message; not found (``sms.db`` given alone, an attachment left
+in iCloud), the message says which are missing. The name in the database is only
+hashed, never used as a path.
 """
 
 from __future__ import annotations
 
+import hashlib
 import plistlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from evidence.errors import InvalidInput
 from evidence.importers import base
-from evidence.importers.base import Importer, Item, ReadContext, Record, Rejected, Unit
+from evidence.importers.base import Blob, Importer, Item, ReadContext, Record, Rejected, Unit
 
 SMS_DB_ID = "3d0d7e5fb2ce288813306e4d4636395e047a3d28"  # HomeDomain-Library/SMS/sms.db
 CALLS_ID = "5a4935c78a5255723f707230a451d79c540d2741"  # HomeDomain-…/CallHistory.storedata
@@ -61,6 +71,48 @@ def _find(folder: Path, file_id: str) -> Path | None:
     return None
 
 
+_HOME_PREFIXES = ("~/", "/private/var/mobile/", "/var/mobile/")
+
+
+def attachment_file_id(filename: str) -> str | None:
+    """The backup file ID of an ``attachment.filename`` (``~/Library/SMS/Attachments/…``)."""
+    for prefix in _HOME_PREFIXES:
+        if filename.startswith(prefix):
+            relative = filename[len(prefix) :]
+            return hashlib.sha1(
+                f"MediaDomain-{relative}".encode(), usedforsecurity=False
+            ).hexdigest()
+    return None
+
+
+def _attachments(
+    conn: sqlite3.Connection, rowid: Any, root: Path | None
+) -> tuple[list[Blob], list[str]]:
+    """The files of message ``rowid`` found in the backup ``root``, and the names missing."""
+    found: list[Blob] = []
+    missing: list[str] = []
+    rows = conn.execute(
+        "SELECT a.filename, a.mime_type, a.transfer_name FROM attachment a "
+        "JOIN message_attachment_join j ON j.attachment_id = a.ROWID "
+        "WHERE j.message_id = ? ORDER BY a.ROWID",
+        (rowid,),
+    ).fetchall()
+    for filename, mime_type, transfer_name in rows:
+        stored = _text(filename) or ""
+        name = (_text(transfer_name) or stored.rsplit("/", 1)[-1] or "attachment")[:200]
+        file_id = attachment_file_id(stored)
+        path = _find(root, file_id) if root is not None and file_id else None
+        if path is None:
+            missing.append(name)
+        else:
+            found.append(Blob(name, _file_opener(path), _text(mime_type) or None))
+    return found, missing
+
+
+def _file_opener(path: Path):  # type: ignore[no-untyped-def]
+    return lambda: path.open("rb")
+
+
 def typedstream_text(blob: bytes | None) -> str | None:
     """The plain text of an ``attributedBody`` (an NSAttributedString typedstream)."""
     if not blob:
@@ -95,11 +147,20 @@ def _is_phone(handle: str) -> bool:
     return "@" not in handle and any(c.isdigit() for c in handle)
 
 
-def read_messages(path: Path, ctx: ReadContext) -> Iterator[Item]:
+def read_messages(path: Path, ctx: ReadContext, root: Path | None = None) -> Iterator[Item]:
     with closing(_connect(path)) as conn:
         try:
             columns = _columns(conn, "message")
-            has_chat = {"chat", "chat_message_join"} <= _tables(path)
+            tables = _tables(path)
+            has_chat = {"chat", "chat_message_join"} <= tables
+            with_files: set[int] = set()
+            if {"attachment", "message_attachment_join"} <= tables:
+                with_files = {
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT DISTINCT message_id FROM message_attachment_join"
+                    )
+                }
             chat = (
                 "(SELECT c.chat_identifier FROM chat c JOIN chat_message_join j "
                 "ON c.ROWID = j.chat_id WHERE j.message_id = m.ROWID LIMIT 1)"
@@ -128,10 +189,30 @@ def read_messages(path: Path, ctx: ReadContext) -> Iterator[Item]:
             rowid, guid, text, attributed, service, date, from_me, handle, chat_id = row
             position = f"message ROWID {rowid}"
             try:
-                yield _message(rowid, guid, text, attributed, service, date, from_me,
-                               handle, chat_id, ctx, position)  # fmt: skip
+                record = _message(rowid, guid, text, attributed, service, date, from_me,
+                                  handle, chat_id, ctx, position)  # fmt: skip
+                if rowid in with_files:
+                    record = _with_files(record, *_attachments(conn, rowid, root), root)
             except (ValueError, OverflowError, TypeError) as error:
                 yield Rejected(position, str(error) or "unreadable message")
+            except sqlite3.Error as error:
+                yield Rejected(position, f"its attachments cannot be read: {error}")
+            else:
+                yield record
+
+
+def _with_files(record: Record, found: list[Blob], missing: list[str], root: Path | None) -> Record:
+    if not missing:
+        return replace(record, blobs=tuple(found))
+    where = (
+        "not in the backup"
+        if root is not None
+        else "in the iPhone backup folder: import the folder, not sms.db alone"
+    )
+    said = f"附件 attachments {where}: {', '.join(missing)}"
+    note = record.fields.get("note")
+    fields = {**record.fields, "note": f"{note}; {said}" if note else said}
+    return replace(record, fields=fields, blobs=tuple(found))
 
 
 def _message(
@@ -262,7 +343,9 @@ class IosBackup(Importer):
         found = []
         sms, calls = _find(path, SMS_DB_ID), _find(path, CALLS_ID)
         if sms:
-            found.append(Unit(sms, f"{path.name}/sms.db ({SMS_DB_ID[:8]}…)", "sms"))
+            found.append(
+                Unit(sms, f"{path.name}/sms.db ({SMS_DB_ID[:8]}…)", "sms", root=path.resolve())
+            )
         if calls:
             found.append(
                 Unit(calls, f"{path.name}/CallHistory.storedata ({CALLS_ID[:8]}…)", "calls")
@@ -286,4 +369,4 @@ class IosBackup(Importer):
         if unit.part == "calls":
             yield from read_calls(unit.path, ctx)
         else:
-            yield from read_messages(unit.path, ctx)
+            yield from read_messages(unit.path, ctx, unit.root)
