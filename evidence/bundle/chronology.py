@@ -1,9 +1,10 @@
 """The chronological log, drawn line by line on the canvas.
 
 Paragraphs and Tables cost about 1 ms per row and a big Table grows
-super-linearly; here each entry is wrapped by :func:`text.wrap` and drawn with
-``drawString``. Entries come in blocks that split at page ends, so the story
-stays short and each block's lines are computed only when it is laid out.
+super-linearly; here each entry is wrapped by :func:`text.wrap` and its lines are
+written by :mod:`evidence.bundle.textrun`. Entries come in blocks that split at page
+ends, so the story stays short and each block's lines are computed only when it is
+laid out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.platypus import Flowable
 
+from evidence.bundle import textrun
 from evidence.bundle.fonts import Font
 from evidence.bundle.labels import label
 from evidence.bundle.pages import PageBook
@@ -45,6 +47,7 @@ class Context:
     line_of: dict[int, int]  # seq -> line in entries.jsonl
     item_of: Callable[[str], str]  # attachment sha256 -> index number
     anchors: dict[int, list[str]] = field(default_factory=dict)  # seq -> findings naming it
+    codes: textrun.Codes = field(default_factory=dict)  # the font's codes in this document
 
 
 def when(instant: Any, zone: tzinfo) -> str:
@@ -200,7 +203,8 @@ class RowBlock(Flowable):
         canv = self.canv
         page = canv.getPageNumber()
         y = self.height
-        name = self.ctx.font.name
+        rules: list[float] = []
+        text = textrun.writer(canv, self.ctx.font.name, self.ctx.codes)
         for (entry, _fixes), lines in zip(self.rows, self._prepare(self.width), strict=True):
             self.ctx.book.mark(f"kind:{entry.kind}", page)
             for anchor in self.ctx.anchors.get(entry.seq, ()):
@@ -208,12 +212,13 @@ class RowBlock(Flowable):
             y -= 2
             for line in lines:
                 y -= line.size * 1.3
-                canv.setFillColor(line.color)
-                canv.setFont(name, line.size)
-                canv.drawString(line.indent, y + line.size * 0.3, line.text)
+                text.line(line.indent, y + line.size * 0.3, line.text, line.size, line.color)
             y -= 3
-            canv.setStrokeColor(colors.HexColor("#cccccc"))
-            canv.setLineWidth(0.3)
+            rules.append(y)
+        canv.drawText(text)
+        canv.setStrokeColor(colors.HexColor("#cccccc"))
+        canv.setLineWidth(0.3)
+        for y in rules:
             canv.line(0, y, self.width, y)
         canv.setFillColor(colors.black)
 

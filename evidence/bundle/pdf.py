@@ -12,6 +12,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -626,6 +627,10 @@ class Renderer:
             return original(anchor) + (suffix if anchor == "#total" else "")
 
         self.book.text = text  # type: ignore[method-assign]
+        # Binary page streams: ASCII85 only serves 7-bit channels (the PDF travels in a ZIP),
+        # adds a quarter to every stream and, without reportlab's C extension, is a slow
+        # pure-Python pass over each of them.
+        rl_config.useA85 = 0
         template.build(story, canvasmaker=canvas_class(self.book))
         return self.book.pages
 

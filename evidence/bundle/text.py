@@ -17,20 +17,37 @@ from evidence.bundle.fonts import Font
 
 def visible(text: object, font: Font, keep_newlines: bool = True) -> str:
     """Replace what would be invisible or misleading with a visible escape."""
+    text = str(text)
+    drawable = _drawable(font.glyphs)
+    if drawable.issuperset(text):  # the common case: nothing to replace
+        return text
     out: list[str] = []
     glyphs = font.glyphs
-    for char in str(text):
+    for char in text:
         if char == "\n" and keep_newlines:
             out.append(char)
         elif char in "\t\n":
             out.append(" ")
-        elif unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+        elif unicodedata.category(char) in _INVISIBLE:
             out.append(f"\\u{ord(char):04x}")
         elif glyphs is not None and ord(char) not in glyphs and char != " ":
             out.append(f"[U+{ord(char):04X}]")
         else:
             out.append(char)
+            drawable.add(char)
     return "".join(out)
+
+
+_INVISIBLE = ("Cc", "Cf", "Cs", "Co", "Cn")
+
+
+@lru_cache(maxsize=8)
+def _drawable(glyphs: frozenset[int] | None) -> set[str]:
+    """Characters already seen to pass :func:`visible` unchanged, per font (grows as used).
+
+    Newline and tab are never in it: what they become depends on the caller.
+    """
+    return {" "}
 
 
 def markup(text: object, font: Font) -> str:
@@ -63,6 +80,15 @@ def wrap(text: str, font_name: str, size: float, width: float, max_lines: int = 
     cache = _widths(font_name, size)
     lines: list[str] = []
     for paragraph in text.split("\n"):
+        try:  # most lines fit: one pass in C when every character's width is known
+            fits = sum(map(cache.__getitem__, paragraph)) <= width
+        except KeyError:
+            fits = False
+        if fits:
+            lines.append(paragraph)
+            if max_lines and len(lines) >= max_lines:
+                break
+            continue
         line: list[str] = []
         used = 0.0
         last_space = -1

@@ -1,0 +1,123 @@
+"""Positioned lines of text written straight into a page's content stream.
+
+reportlab's text objects send every string through a general path: a shaping
+check, the string's width for the cursor, and number formatting and escaping that
+run in pure Python without reportlab's optional C extension. For the chronology,
+where every line has an absolute position, that was most of the bundle's time. A
+:class:`LineWriter` writes the same PDF operators directly. It still lets the font
+assign each character its subset and code (``TTFont.splitString``, the public way
+to do it), so what is embedded, and what ``pdftotext`` extracts, is unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+# A code inside a PDF literal string: printable ASCII as itself, except the three
+# characters with a meaning there; every other byte as an octal escape.
+_ESCAPED = [chr(b) if 32 <= b < 127 and b not in b"()\\" else f"\\{b:03o}" for b in range(256)]
+
+Codes = dict[str, tuple[int, str]]  # character -> (subset, its escaped code)
+
+
+def writer(canvas: Any, font_name: str, codes: Codes) -> LineWriter | ReportlabLines:
+    """A LineWriter for an embedded TrueType font; reportlab's path for anything else."""
+    if isinstance(pdfmetrics.getFont(font_name), TTFont):
+        return LineWriter(canvas, font_name, codes)
+    return ReportlabLines(canvas, font_name)
+
+
+class LineWriter:
+    """Collects lines in one TrueType font; hand it to ``canvas.drawText`` to draw them.
+
+    The block is wrapped in ``q … Q`` so that the font and colour it sets do not
+    leak into what the canvas draws next (the canvas does not know about them).
+    ``codes`` is a per-document cache of the font's assignments; pass the same dict
+    for every writer of one document, and a new one for another document.
+    """
+
+    def __init__(self, canvas: Any, font_name: str, codes: Codes) -> None:
+        self._font = pdfmetrics.getFont(font_name)
+        self._doc = canvas._doc
+        self._codes = codes
+        self._ops: list[str] = ["q BT"]
+        self._size = 0.0
+        self._subset = -1
+        self._color: Any = None
+        self._names: dict[int, str] = {}
+
+    def line(self, x: float, y: float, text: str, size: float, color: Any) -> None:
+        ops = self._ops
+        if color is not self._color:
+            self._color = color
+            red, green, blue = color.rgb()
+            ops.append(f"{red:.3f} {green:.3f} {blue:.3f} rg")
+        if size != self._size:
+            self._size = size
+            self._subset = -1  # Tf carries the size: the next run sets both
+        ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
+        for subset, chunk in self._runs(text):
+            if subset != self._subset:
+                self._subset = subset
+                ops.append(f"{self._name(subset)} {size:.2f} Tf")
+            ops.append(f"({chunk}) Tj")
+
+    def getCode(self) -> str:  # the name canvas.drawText calls
+        return " ".join([*self._ops, "ET Q"])
+
+    def _runs(self, text: str) -> list[tuple[int, str]]:
+        codes = self._codes
+        if not codes.keys() >= set(text):
+            self._assign(text)
+        runs: list[tuple[int, str]] = []
+        current, parts = -1, []
+        for char in text:
+            subset, code = codes[char]
+            if subset != current:
+                if parts:
+                    runs.append((current, "".join(parts)))
+                current, parts = subset, []
+            parts.append(code)
+        if parts:
+            runs.append((current, "".join(parts)))
+        return runs
+
+    def _assign(self, text: str) -> None:
+        """Let the font assign codes to new characters, in order of appearance as it would."""
+        codes = self._codes
+        for char in dict.fromkeys(text):
+            if char not in codes:
+                ((subset, code),) = self._font.splitString(char, self._doc)
+                codes[char] = (subset, _ESCAPED[code[0]])
+
+    def _name(self, subset: int) -> str:
+        name = self._names.get(subset)
+        if name is None:
+            name = self._names[subset] = self._font.getSubsetInternalName(subset, self._doc)
+        return name
+
+
+class ReportlabLines:
+    """The same interface over reportlab's own text object (the CID fallback font)."""
+
+    def __init__(self, canvas: Any, font_name: str) -> None:
+        self._text = canvas.beginText()
+        self._font_name = font_name
+        self._size = 0.0
+        self._color: Any = None
+
+    def line(self, x: float, y: float, text: str, size: float, color: Any) -> None:
+        if color is not self._color:
+            self._color = color
+            self._text.setFillColor(color)
+        if size != self._size:
+            self._size = size
+            self._text.setFont(self._font_name, size)
+        self._text.setTextOrigin(x, y)
+        self._text.textOut(text)
+
+    def getCode(self) -> str:  # the name canvas.drawText calls
+        return "q " + self._text.getCode() + " Q"
