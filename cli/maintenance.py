@@ -14,20 +14,37 @@ from cli.render import clean
 
 @click.command()
 @store_options
-def check(store_path: Path | None, database_url: str | None, log_id: str | None) -> None:
+@click.option(
+    "--tsa-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="EVIDENCE_TSA_CA",
+    help="PEM root certificate(s) the timestamp tokens' TSA certificates must chain to.",
+)
+def check(
+    store_path: Path | None, database_url: str | None, log_id: str | None, tsa_ca: Path | None
+) -> None:
     """Verify the whole log: every entry, the tree, every signed head, every attachment.
 
+    Every RFC 3161 timestamp token recorded in the log is checked again (signature,
+    imprint against its head, the TSA certificate chain as far as it is given).
     Exits 0 when everything holds; otherwise lists every problem, first one
     first, and exits 5.
     """
+    from evidence.timestamps import load_anchors
+    from evidence.verify_store import TimestampCheck, check_log
+
+    anchors = load_anchors(tsa_ca.read_bytes()) if tsa_ca else []
     where = context.location(store_path, database_url, log_id)
     log = context.unlock(where)
-    report = log.check(witness=context.remembered_head(log.log_id))
+    stamps = TimestampCheck()
+    report = check_log(log, context.remembered_head(log.log_id), anchors, stamps)
     head = log.head()
     click.echo(
         f"Checked {report.entries} entries, {report.heads} signed heads, "
-        f"{report.attachments} attachments."
+        f"{report.attachments} attachments, {stamps.tokens} timestamp tokens."
     )
+    for note in stamps.unchecked:
+        click.echo(f"note: not checked: {clean(note)}", err=True)
     if not report.ok:
         click.echo(f"ALTERED: {len(report.problems)} problem(s) found:", err=True)
         for problem in report.problems:

@@ -1,12 +1,18 @@
 """`evidence check`: recompute every commitment, the tree, every head and every attachment.
 
 Each problem names the first entry, head or attachment that fails, so a
-borrower (or an expert) knows exactly where the log was altered.
+borrower (or an expert) knows exactly where the log was altered. Every RFC 3161
+timestamp the log records is checked again: its head is a signed head of this log
+older than the timestamp entry, and its token is the TSA's signature over that head's
+text (signature, imprint, the TSA certificate and the chain as far as the token and
+the given anchors go).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -18,20 +24,41 @@ from evidence.store.schema import entries
 
 if TYPE_CHECKING:
     from evidence.ledger import CheckReport, Log
+    from evidence.model import Entry
 
 
-def check_log(log: Log, witness: Head | None = None) -> CheckReport:
+@dataclass
+class TimestampCheck:
+    """What checking the log's timestamps found besides problems: tokens that held, notes."""
+
+    tokens: int = 0
+    good: int = 0
+    unchecked: list[str] = field(default_factory=list)
+
+
+def check_log(
+    log: Log,
+    witness: Head | None = None,
+    tsa_anchors: Sequence[Any] = (),
+    timestamps: TimestampCheck | None = None,
+) -> CheckReport:
+    """Check the whole log; ``tsa_anchors`` are roots for the timestamp tokens' TSA chains.
+
+    ``timestamps``, when given, receives how many tokens were checked and what could not be.
+    """
     from evidence.ledger import CheckReport
 
     report = CheckReport()
-    leaves, attachments = _check_entries(log, report)
+    stamped: list[Entry] = []
+    leaves, attachments = _check_entries(log, report, stamped)
     _check_heads(log, leaves, report, witness)
+    _check_timestamps(log, stamped, report, tsa_anchors, timestamps or TimestampCheck())
     _check_attachments(log, attachments, report)
     return report
 
 
 def _check_entries(
-    log: Log, report: CheckReport
+    log: Log, report: CheckReport, stamped: list[Entry] | None = None
 ) -> tuple[list[bytes], dict[str, tuple[int, Attachment]]]:
     sealer, _ = log._check_access()
     leaves: list[bytes] = []
@@ -53,14 +80,18 @@ def _check_entries(
                 return leaves, attachments
             report.entries += 1
             leaves.append(hashing.leaf(row.commitment))
-            problem = _check_entry(log, sealer, row, attachments)
+            problem = _check_entry(log, sealer, row, attachments, stamped)
             if problem:
                 report.problems.append(problem)
     return leaves, attachments
 
 
 def _check_entry(
-    log: Log, sealer: crypto.Sealer, row: object, attachments: dict[str, tuple[int, Attachment]]
+    log: Log,
+    sealer: crypto.Sealer,
+    row: object,
+    attachments: dict[str, tuple[int, Attachment]],
+    stamped: list[Entry] | None = None,
 ) -> str | None:
     seq = row.seq  # type: ignore[attr-defined]
     try:
@@ -87,6 +118,8 @@ def _check_entry(
         return f"entry {seq}: its indexed times differ from its committed times"
     for attachment in entry.attachments:
         attachments.setdefault(attachment.sha256, (seq, attachment))
+    if entry.kind == "timestamp" and stamped is not None:
+        stamped.append(entry)
     return None
 
 
@@ -145,6 +178,58 @@ def _check_witness(tree: merkle.Tree, latest: int, witness: Head, report: CheckR
         report.problems.append(
             f"the log no longer extends the head of size {witness.size} seen before"
         )
+
+
+def _check_timestamps(
+    log: Log,
+    stamped: list[Entry],
+    report: CheckReport,
+    anchors: Sequence[Any],
+    seen: TimestampCheck,
+) -> None:
+    """Each timestamp entry, oldest first: its head, then its token over that head's text."""
+    from evidence import timestamps as rfc3161
+
+    if not stamped:
+        return
+    heads = {(h.size, h.root.hex(), h.signed_at): h for h in log.heads()}
+    for entry in stamped:
+        seen.tokens += 1
+        fields = entry.fields
+        name = f"timestamp #{entry.seq}"
+        try:
+            size = fields["head_size"]
+            if not isinstance(size, int) or isinstance(size, bool):
+                raise TypeError("head_size")
+            key = (size, str(fields["head_root"]), str(fields["head_signed_at"]))
+            token = rfc3161.decode_token(str(fields["token"]))
+            name += f" (head of size {size}, TSA {fields['tsa']})"
+        except (KeyError, TypeError, ValueError):
+            report.problems.append(f"{name}: its record is not a valid timestamp")
+            continue
+        if size > entry.seq:
+            report.problems.append(
+                f"{name}: it claims to cover entries recorded after it (a head of size {size})"
+            )
+            continue
+        head = heads.get(key)
+        if head is None:
+            report.problems.append(f"{name}: its head is not a signed head of this log")
+            continue
+        if not crypto.verify_signature(log.info.public_key, head.signature, head.message()):
+            report.problems.append(f"{name}: its head's signature is not valid")
+            continue
+        checked = rfc3161.check_token(token, head.message(), anchors=anchors)
+        if not checked.ok or checked.gen_time is None:
+            report.problems.append(f"{name}: " + "; ".join(checked.problems))
+            continue
+        if timeutil.format_canonical(checked.gen_time) != fields.get("gen_time"):
+            report.problems.append(f"{name}: its recorded time differs from the token's")
+            continue
+        seen.good += 1
+        for note in checked.unchecked:
+            if note not in seen.unchecked:
+                seen.unchecked.append(note)
 
 
 def _check_attachments(

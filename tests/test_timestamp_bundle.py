@@ -127,3 +127,36 @@ def test_pdf_says_which_entries_existed_by_when(stamped: Path, tmp_path: Path) -
     text = " ".join(pdf_text(stamped, tmp_path).split())
     size = _records(stamped)[0]["head_size"]
     assert f"记录 #0–#{size - 1} 不晚于" in text  # the default language is Chinese
+
+
+def test_verify_tsa_root_checks_the_token_chain(stamped: Path, tsa_ca: TestCa) -> None:
+    plain = verify_bundle(stamped)
+    assert any(
+        "TSA certificate" in n and "not checked against a trust anchor" in n
+        for n in plain.unchecked
+    )
+    anchored = verify_bundle(stamped, tsa_roots=timestamps.load_anchors(tsa_ca.root_pem))
+    assert anchored.ok, anchored.problems
+    assert not any("TSA certificate" in n for n in anchored.unchecked), anchored.unchecked
+    other = verify_bundle(stamped, tsa_roots=[TestCa("Another Root").root])
+    assert "timestamp.token" in codes(other)
+    assert any("untrusted" in p.detail for p in other.problems)
+
+
+def test_verify_command_tsa_root(stamped: Path, tsa_ca: TestCa, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    (tmp_path / "root.pem").write_bytes(tsa_ca.root_pem)
+    (tmp_path / "other.pem").write_bytes(TestCa("Another Root").root_pem)
+    (tmp_path / "junk.pem").write_bytes(b"not a certificate")
+    runner = CliRunner()
+    good = runner.invoke(cli, ["verify", str(stamped), "--tsa-root", str(tmp_path / "root.pem")])
+    assert good.exit_code == 0, good.output
+    assert "TSA certificate" not in good.output
+    bad = runner.invoke(cli, ["verify", str(stamped), "--tsa-root", str(tmp_path / "other.pem")])
+    assert bad.exit_code == 5 and "timestamp.token" in bad.output
+    junk = runner.invoke(cli, ["verify", str(stamped), "--tsa-root", str(tmp_path / "junk.pem")])
+    assert junk.exit_code != 0 and "not PEM certificates" in junk.output
+    assert "Traceback" not in junk.output
