@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asn1crypto import cms, core, tsp
@@ -505,3 +506,83 @@ def stamps(
 def earliest_cover(stamps_: Sequence[Stamp], seq: int) -> Stamp | None:
     """The earliest token whose head covers entry ``seq``."""
     return next((s for s in stamps_ if s.head_size > seq), None)
+
+
+# --- export for outsiders -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Export:
+    """What :func:`export_tokens` wrote, and the timestamp entries it left out (and why)."""
+
+    folder: Path
+    stamps: list[Stamp]
+    problems: list[str]
+
+
+def export_tokens(log: Log, folder: Path) -> Export:
+    """Write each checked token with the head text it is over, for ``openssl ts -verify``.
+
+    In ``folder`` (new or empty): ``<n>.tsr`` (the DER token, byte for byte as recorded in
+    entry n), ``<n>.head.txt`` (the signed head text; its SHA-256 is the token's imprint),
+    ``<n>.head.sig`` (the log key's Ed25519 signature over it), ``pub.pem`` (the log's
+    public key) and ``README.txt`` with the commands. Tokens that do not check are left
+    out and named in ``problems``. No TSA is contacted.
+    """
+    from evidence import crypto, timeutil
+
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise TimestampFailed(f"{folder} is not an empty folder: choose a new one")
+    heads = log.heads()
+    good, problems = stamps(heads, log.entries())
+    signature = {h.size: h.signature for h in heads}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pub.pem").write_text(crypto.public_key_pem(log.info.public_key), encoding="ascii")
+    lines = []
+    for stamp in sorted(good, key=lambda s: s.seq):
+        n = stamp.seq
+        (folder / f"{n}.tsr").write_bytes(stamp.token)
+        (folder / f"{n}.head.txt").write_bytes(stamp.head_text)
+        (folder / f"{n}.head.sig").write_bytes(signature[stamp.head_size])
+        lines.append(
+            f"  {n:>6}  {timeutil.format_canonical(stamp.gen_time)}  entries 0–"
+            f"{stamp.head_size - 1}  {stamp.tsa}"
+        )
+    (folder / "README.txt").write_text(
+        _EXPORT_README.format(
+            log=log.log_id,
+            fingerprint=log.info.fingerprint,
+            tokens="\n".join(lines) or "  (none)",
+        ),
+        encoding="utf-8",
+    )
+    return Export(folder, sorted(good, key=lambda s: s.seq), problems)
+
+
+_EXPORT_README = """\
+RFC 3161 timestamps of evidence log {log}
+Log key fingerprint (SHA-256 of the Ed25519 public key): {fingerprint}
+
+Each N.tsr is a time-stamp token (DER CMS ContentInfo, SignedData over a TSTInfo),
+byte for byte as the time-stamping authority (TSA) sent it and as entry N of the log
+records it. N.head.txt is the signed head of the log it is over: the token's message
+imprint is the SHA-256 of that file's exact bytes. The token proves that the head, and
+so every entry it covers, existed no later than the token's time (genTime).
+
+Check a token with OpenSSL and the TSA's root certificate (from the TSA's website):
+
+    openssl ts -verify -token_in -in N.tsr -data N.head.txt -CAfile tsa-root.pem
+
+It prints "Verification: OK". Show its time, serial number and TSA:
+
+    openssl ts -reply -token_in -in N.tsr -token_out -text
+
+Check that the log's key signed the head text (Ed25519, OpenSSL 3):
+
+    openssl pkeyutl -verify -pubin -inkey pub.pem -rawin -in N.head.txt -sigfile N.head.sig
+
+The format is docs/FORMAT.md §15 of the evidence project.
+
+     N  time (TSA)            covers               TSA
+{tokens}
+"""
