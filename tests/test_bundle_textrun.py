@@ -21,7 +21,7 @@ SAMPLE = "说明天去你单位找领导 (工号 A017) \\ 100% 【京东金条�
 
 def draw(path: Path, lines: list[str], font_name: str) -> None:
     canvas = pdfcanvas.Canvas(str(path), invariant=1)
-    writer = textrun.writer(canvas, font_name, {})
+    writer = textrun.writer(canvas, font_name, textrun.new_codes())
     for n, text in enumerate(lines):
         writer.line(40, 800 - 14 * n, text, 8.5 if n % 2 else 7.5, colors.black)
     canvas.drawText(writer)

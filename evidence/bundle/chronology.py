@@ -47,7 +47,8 @@ class Context:
     line_of: dict[int, int]  # seq -> line in entries.jsonl
     item_of: Callable[[str], str]  # attachment sha256 -> index number
     anchors: dict[int, list[str]] = field(default_factory=dict)  # seq -> findings naming it
-    codes: textrun.Codes = field(default_factory=dict)  # the font's codes in this document
+    # The font's subset and code for each character, in this document.
+    codes: textrun.Codes = field(default_factory=textrun.new_codes)
 
 
 def when(instant: Any, zone: tzinfo) -> str:

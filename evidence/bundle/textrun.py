@@ -11,6 +11,7 @@ to do it), so what is embedded, and what ``pdftotext`` extracts, is unchanged.
 
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Any
 
 from reportlab.pdfbase import pdfmetrics
@@ -20,7 +21,13 @@ from reportlab.pdfbase.ttfonts import TTFont
 # characters with a meaning there; every other byte as an octal escape.
 _ESCAPED = [chr(b) if 32 <= b < 127 and b not in b"()\\" else f"\\{b:03o}" for b in range(256)]
 
-Codes = dict[str, tuple[int, str]]  # character -> (subset, its escaped code)
+# Per document: character -> its subset, and character -> its escaped code in that subset.
+Codes = tuple[dict[str, int], dict[str, str]]
+
+
+def new_codes() -> Codes:
+    """An empty cache, for one document."""
+    return {}, {}
 
 
 def writer(canvas: Any, font_name: str, codes: Codes) -> LineWriter | ReportlabLines:
@@ -35,14 +42,14 @@ class LineWriter:
 
     The block is wrapped in ``q … Q`` so that the font and colour it sets do not
     leak into what the canvas draws next (the canvas does not know about them).
-    ``codes`` is a per-document cache of the font's assignments; pass the same dict
-    for every writer of one document, and a new one for another document.
+    ``codes`` is a per-document cache of the font's assignments (:func:`new_codes`);
+    pass the same one to every writer of a document, and a new one for another document.
     """
 
     def __init__(self, canvas: Any, font_name: str, codes: Codes) -> None:
         self._font = pdfmetrics.getFont(font_name)
         self._doc = canvas._doc
-        self._codes = codes
+        self._subset_of, self._code_of = codes
         self._ops: list[str] = ["q BT"]
         self._size = 0.0
         self._subset = -1
@@ -69,29 +76,22 @@ class LineWriter:
         return " ".join([*self._ops, "ET Q"])
 
     def _runs(self, text: str) -> list[tuple[int, str]]:
-        codes = self._codes
-        if not codes.keys() >= set(text):
+        if not self._subset_of.keys() >= set(text):
             self._assign(text)
-        runs: list[tuple[int, str]] = []
-        current, parts = -1, []
-        for char in text:
-            subset, code = codes[char]
-            if subset != current:
-                if parts:
-                    runs.append((current, "".join(parts)))
-                current, parts = subset, []
-            parts.append(code)
-        if parts:
-            runs.append((current, "".join(parts)))
-        return runs
+        code_of = self._code_of.__getitem__
+        # groupby and map with dict lookups as the key run in C: no Python loop per character.
+        return [
+            (subset, "".join(map(code_of, run)))
+            for subset, run in groupby(text, self._subset_of.__getitem__)
+        ]
 
     def _assign(self, text: str) -> None:
         """Let the font assign codes to new characters, in order of appearance as it would."""
-        codes = self._codes
         for char in dict.fromkeys(text):
-            if char not in codes:
+            if char not in self._subset_of:
                 ((subset, code),) = self._font.splitString(char, self._doc)
-                codes[char] = (subset, _ESCAPED[code[0]])
+                self._subset_of[char] = subset
+                self._code_of[char] = _ESCAPED[code[0]]
 
     def _name(self, subset: int) -> str:
         name = self._names.get(subset)
