@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "EVIDENCE_MAX_BATCH": 500,
     "EVIDENCE_MAX_JSON_BYTES": 4 * 1024 * 1024,
     "EVIDENCE_MAX_ATTACHMENT_BYTES": 100 * 1024 * 1024,
+    "EVIDENCE_MAX_IMPORT_BYTES": 256 * 1024 * 1024,
     "EVIDENCE_SECURE_COOKIES": True,
     "EVIDENCE_QUICK_EXIT_URL": "https://www.weather.com.cn/",
     "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
@@ -53,9 +54,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     # Werkzeug refuses larger bodies with 413 before a view reads them.
-    app.config["MAX_CONTENT_LENGTH"] = app.config["EVIDENCE_MAX_ATTACHMENT_BYTES"] + 64 * 1024
+    largest = max(
+        app.config["EVIDENCE_MAX_ATTACHMENT_BYTES"], app.config["EVIDENCE_MAX_IMPORT_BYTES"]
+    )
+    app.config["MAX_CONTENT_LENGTH"] = largest + 64 * 1024
 
-    from server import api, errors, web
+    from server import api, errors, imports, web  # noqa: F401 (imports adds its view to api.bp)
 
     errors.init_app(app, web.html_error)
     app.register_blueprint(api.bp)

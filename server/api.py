@@ -389,16 +389,17 @@ def download_bundle() -> Response:
 class _Limited:
     """A body stream that refuses to go past ``limit`` bytes (chunked uploads included)."""
 
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
+    def __init__(self, stream: BinaryIO, limit: int, what: str = "an attachment") -> None:
         self.stream = stream
         self.limit = limit
+        self.what = what
         self.read_bytes = 0
 
     def read(self, size: int = -1) -> bytes:
         chunk = self.stream.read(size)
         self.read_bytes += len(chunk)
         if self.read_bytes > self.limit:
-            raise ApiError(413, f"an attachment is at most {self.limit} bytes")
+            raise ApiError(413, f"{self.what} is at most {self.limit} bytes")
         return chunk
 
 

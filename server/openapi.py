@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evidence import accounts, model
+from evidence.importers import base
 
 ERROR = {
     "type": "object",
@@ -115,6 +116,45 @@ def document() -> dict[str, Any]:
             ),
         },
     )
+    counts = {
+        name: {"type": "integer"}
+        for name in ("records", "new", "already", "repeated", "skipped", "rejected", "attached")
+    }
+    import_summary = {
+        "type": "object",
+        "required": ["ok", "dry_run", "complete", *counts, "rejections", "files"],
+        "properties": {
+            "ok": {"type": "boolean", "enum": [True]},
+            "dry_run": {"type": "boolean"},
+            "complete": {"type": "boolean"},
+            **counts,
+            "senders": {"type": "integer"},
+            "originals": {"type": "integer"},
+            "selection": STR,
+            "zone": STR,
+            "skipped_by": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "by_platform": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "rejections": {
+                "type": "array",
+                "items": _obj(["file", "position", "reason"], file=STR, position=STR, reason=STR),
+            },
+            "notes": {"type": "array", "items": STR},
+            "files": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "format", "sha256", *counts, "original_kept"],
+                    "properties": {
+                        "name": STR,
+                        "format": STR,
+                        "sha256": STR,
+                        **counts,
+                        "original_kept": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -171,6 +211,7 @@ def document() -> dict[str, Any]:
                         "inferred_entries": {"type": "array", "items": {"type": "integer"}},
                     },
                 },
+                "ImportSummary": import_summary,
                 "Result": {
                     "type": "object",
                     "required": ["id", "status"],
@@ -443,6 +484,63 @@ def document() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": _json({"$ref": "#/components/schemas/Attachment"}, "stored"),
+                        **_errors(401, 413, 415, 422),
+                    },
+                }
+            },
+            "/api/v1/imports": {
+                "post": {
+                    "summary": "Import a phone backup file (the raw body) with the CLI's importers",
+                    "description": "SMS Backup & Restore XML or ZIP, iPhone sms.db or "
+                    "CallHistory.storedata, a call recording (named as the phone names it) or a "
+                    "CSV export. Idempotent: sending the same file again adds nothing.",
+                    "security": SECURED,
+                    "parameters": [
+                        {"name": "name", "in": "query", "required": False, "schema": STR},
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "enum": ["auto", *base.formats()]},
+                        },
+                        {"name": "since", "in": "query", "required": False, "schema": DAY},
+                        {"name": "until", "in": "query", "required": False, "schema": DAY},
+                        *(
+                            {
+                                "name": many,
+                                "in": "query",
+                                "required": False,
+                                "schema": {"type": "array", "items": STR},
+                                "style": "form",
+                                "explode": True,
+                            }
+                            for many in ("keywords", "numbers", "platform")
+                        ),
+                        {"name": "zone", "in": "query", "required": False, "schema": STR},
+                        {"name": "map", "in": "query", "required": False, "schema": STR},
+                        {
+                            "name": "dry_run",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "enum": ["true", "false"]},
+                        },
+                        {
+                            "name": "X-Content-SHA256",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                        },
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json({"$ref": "#/components/schemas/ImportSummary"}, "imported"),
                         **_errors(401, 413, 415, 422),
                     },
                 }
