@@ -47,6 +47,8 @@ class Context:
     line_of: dict[int, int]  # seq -> line in entries.jsonl
     item_of: Callable[[str], str]  # attachment sha256 -> index number
     anchors: dict[int, list[str]] = field(default_factory=dict)  # seq -> findings naming it
+    # seq -> "existed no later than …" from the earliest timestamp covering it, if any.
+    existed_by: Callable[[int], str | None] = lambda _seq: None
     # The font's subset and code for each character, in this document.
     codes: textrun.Codes = field(default_factory=textrun.new_codes)
 
@@ -135,6 +137,9 @@ def entry_lines(
             f"{label('attachments', lang)} {ctx.item_of(attachment.sha256)}: {attachment.name}"
         )
     meta.append(f"{label('commitment', lang)} {entry.commitment.hex()[:16]}…")
+    existed = ctx.existed_by(entry.seq)
+    if existed:
+        meta.append(existed)
     add("   ".join(meta), 7, GREY, 10, 6)
     for fix in corrections:
         head = f"↳ #{fix.seq} {label(fix.kind, lang)} ({when(fix.recorded_at, ctx.zone)})"

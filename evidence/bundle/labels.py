@@ -96,6 +96,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "source": ("来源", "source"),
     "manual": ("手工记录", "typed by hand"),
     "commitment": ("承诺值", "commitment"),
+    "existed_by": (
+        "可信时间戳：不晚于 {when} 已存在（{tsa}）",
+        "trusted timestamp: existed no later than {when} ({tsa})",
+    ),
     "truncated": (
         "……（全文见 ZIP 中 entries.jsonl 第 {line} 行）",
         "… (full text: entries.jsonl line {line} in the ZIP)",

@@ -7,6 +7,8 @@ Paragraphs) or :func:`text.visible` (for canvas strings) first.
 from __future__ import annotations
 
 import warnings
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -427,6 +429,7 @@ class Renderer:
             d.line_of,
             lambda sha: prefix + items.get(sha, "?"),
             self._finding_anchors(),
+            self._existed_by(),
         )
         rows = [(e, d.selection.corrections.get(e.seq, [])) for e in d.selection.events]
         note = (
@@ -567,6 +570,25 @@ class Renderer:
                 )
             )
         return out
+
+    def _existed_by(self) -> Callable[[int], str | None]:
+        """seq -> the chronology's line for the earliest timestamp that covers the entry."""
+        stamps = self.doc.stamps  # oldest first, so their head sizes never decrease
+        sizes = [stamp.head_size for stamp in stamps]
+        texts: dict[int, str] = {}
+
+        def existed_by(seq: int) -> str | None:
+            at = bisect_right(sizes, seq)  # the first stamp whose head covers seq
+            if at == len(stamps):
+                return None
+            if at not in texts:
+                stamp = stamps[at]
+                texts[at] = label(
+                    "existed_by", self.lang, when=self.local(stamp.gen_time), tsa=stamp.tsa
+                )
+            return texts[at]
+
+        return existed_by
 
     def _stamps(self) -> list[Flowable]:
         """RFC 3161 timestamps: which entries existed no later than when (BUNDLE-FORMAT §7)."""
