@@ -53,11 +53,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["EVIDENCE_STORE"] = os.environ["EVIDENCE_STORE"]
     if test_config:
         app.config.update(test_config)
-    # Werkzeug refuses larger bodies with 413 before a view reads them.
-    largest = max(
-        app.config["EVIDENCE_MAX_ATTACHMENT_BYTES"], app.config["EVIDENCE_MAX_IMPORT_BYTES"]
-    )
-    app.config["MAX_CONTENT_LENGTH"] = largest + 64 * 1024
+    # Werkzeug refuses larger bodies with 413 before a view reads them (the import view
+    # raises its own request's limit to EVIDENCE_MAX_IMPORT_BYTES).
+    app.config["MAX_CONTENT_LENGTH"] = app.config["EVIDENCE_MAX_ATTACHMENT_BYTES"] + 64 * 1024
 
     from server import api, errors, imports, web  # noqa: F401 (imports adds its view to api.bp)
 

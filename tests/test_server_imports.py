@@ -227,3 +227,11 @@ def test_imports_are_per_account(alice, bob, client, tmp_path) -> None:
     assert not alice_commitments & bob_commitments
     no_token = client.post("/api/v1/imports", data=content)
     assert_error(no_token, 401)
+
+
+def test_a_backup_larger_than_an_attachment_is_accepted(app, alice, tmp_path) -> None:
+    content = sms_xml(tmp_path, 1000)
+    assert len(content) > app.config["MAX_CONTENT_LENGTH"]  # the limit of every other route
+    assert len(content) < app.config["EVIDENCE_MAX_IMPORT_BYTES"]
+    body = send(alice, content, "name=sms.xml").get_json()
+    assert body["new"] == 1000, body
