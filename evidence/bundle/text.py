@@ -102,6 +102,9 @@ def wrap(text: str, font_name: str, size: float, width: float, max_lines: int = 
                     lines.append("".join(line[:last_space]))
                     line = rest
                     used = sum(cache[c] for c in line)
+                    if used + w > width and line:  # the rest and this character still overflow
+                        lines.append("".join(line))
+                        line, used = [], 0.0
                 else:
                     lines.append("".join(line))
                     line, used = [], 0.0
