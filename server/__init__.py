@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "EVIDENCE_MAX_IMPORT_BYTES": 256 * 1024 * 1024,
     "EVIDENCE_SECURE_COOKIES": True,
     "EVIDENCE_QUICK_EXIT_URL": "https://www.weather.com.cn/",
+    "EVIDENCE_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto count
     "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
 }
 DB_FILE = "evidence.sqlite3"
@@ -57,6 +58,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # raises its own request's limit to EVIDENCE_MAX_IMPORT_BYTES).
     app.config["MAX_CONTENT_LENGTH"] = app.config["EVIDENCE_MAX_ATTACHMENT_BYTES"] + 64 * 1024
 
+    _behind_proxies(app)
+
     from server import api, errors, imports, web  # noqa: F401 (imports adds its view to api.bp)
 
     errors.init_app(app, web.html_error)
@@ -69,6 +72,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"status": "ok"}
 
     return app
+
+
+def _behind_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-For and X-Forwarded-Proto from exactly EVIDENCE_PROXY_HOPS proxies.
+
+    With 0 (the default) they are ignored: anyone can send them, and believing them would
+    let a client pick the address its sign-in attempts are counted against.
+    """
+    hops = app.config["EVIDENCE_PROXY_HOPS"]
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 10:
+        raise ValueError("EVIDENCE_PROXY_HOPS is a whole number of proxies from 0 to 10")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _security_headers(response: Response) -> Response:

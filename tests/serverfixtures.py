@@ -23,8 +23,8 @@ PASSWORD = "a long password 马上"
 ERROR_KEYS = {"ok", "status", "error", "code"}
 
 
-def app_for(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The body of each test module's ``app`` fixture."""
+def app_for(database_url: str, tmp_path: Path, **overrides: Any) -> Iterator[Flask]:
+    """The body of each test module's ``app`` fixture (``overrides``: more settings)."""
     built = create_app(
         {
             "TESTING": True,
@@ -38,6 +38,7 @@ def app_for(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "EVIDENCE_MAX_BATCH": 50,
             "EVIDENCE_LIMIT_PER_CLIENT": 1000,
             "EVIDENCE_LIMIT_PER_NAME": 1000,
+            **overrides,
         }
     )
     yield built
