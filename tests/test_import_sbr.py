@@ -237,3 +237,30 @@ def test_cleaning_across_chunk_boundaries() -> None:
         reader = xmlsafe.CleanReader(io.BytesIO(data))
         out = b"".join(iter(lambda: reader.read(), b""))
         assert out == b"x" * (xmlsafe.CHUNK - offset) + "😡\ufffd".encode() + b"y" * 10
+
+
+def test_dedup_keys_do_not_change_between_versions(log, tmp_path: Path) -> None:
+    # A later version must find what an earlier one imported: these keys are pinned.
+    from evidence import timeutil
+    from evidence.importers import base, sbr
+
+    ctx = base.ReadContext(zone=timeutil.zone("Asia/Shanghai"))
+    sms = {"address": "+8613800138000", "date": "1740819600000", "type": "1",
+           "body": "逾期 😡\n", "contact_name": "(Unknown)"}  # fmt: skip
+    assert sbr._sms(sms, ctx, "p").dedup_key == (
+        "sms|+8613800138000|1740819600000|incoming|"
+        "999cbb11a7bd684737ed3464984730bfb8271cd03752b3761dd9bf3abfd57765"
+    )
+    odd = {"address": " null ", "date": "1740819600", "type": "9", "body": "NULL"}
+    assert sbr._sms(odd, ctx, "p").dedup_key == (
+        "sms|unknown|1740819600000|Nonesms type 9|"
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    )
+    call = {"number": "95188", "date": "1740819600000", "type": "2", "duration": "null"}
+    assert sbr._call(call, ctx, "p", superbackup=False).dedup_key == (
+        "call|95188|1740819600000|outgoing||"
+    )
+    hidden = {"number": "-1", "date": "1740819600000", "type": "3", "duration": "0"}
+    assert sbr._call(hidden, ctx, "p", superbackup=False).dedup_key == (
+        "call|1|1740819600000|incomingmissed|0|0"
+    )

@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -35,7 +36,7 @@ class Blob:
     media_type: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: building one is in the hot path; never mutated
 class Record:
     kind: str
     occurred_at: datetime
@@ -171,7 +172,7 @@ def from_epoch_ms(raw: str | int | float | None, zone: tzinfo) -> tuple[datetime
     """Epoch milliseconds (seconds accepted when the value is too small to be ms)."""
     if raw is None:
         raise ValueError("no date")
-    number = int(str(raw).strip())
+    number = int(raw) if isinstance(raw, str) else int(str(raw))  # int() strips whitespace
     if number <= 0:
         raise ValueError(f"date {number} is not a time")
     if 10**9 <= number < 10**11:  # epoch seconds (2001-5138), written by some exporters
@@ -196,7 +197,9 @@ def from_ios(raw: float | int | None, zone: tzinfo) -> tuple[datetime, int]:
     return (_EPOCH + timedelta(milliseconds=millis)).astimezone(zone), millis
 
 
+@lru_cache(maxsize=16384)
 def number_key(raw: str) -> str:
+    """``phone.key(phone.normalize(raw))``, remembered: a backup repeats a few numbers."""
     return phone.key(phone.normalize(raw))
 
 

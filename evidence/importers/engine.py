@@ -130,6 +130,11 @@ class ImportRun:
         self._matched: set[int] = set()
         self._senders_from_log = False
         self._start_size = 0
+        selection = options.selection
+        # Anything to decide per record? (Without filters or a platform map: nothing.)
+        self._selecting = bool(
+            selection.filtering or selection.platform_numbers or selection.platform_keywords
+        )
         self._bytes_total = 0
         self._bytes_before = 0
 
@@ -221,22 +226,25 @@ class ImportRun:
             self._reject(report, record.position, "the time is in the future (the phone's clock?)")
             return
         number = draft.fields.get("number")
-        key = phone.key(number) if number else str(draft.fields.get("sender", ""))
-        selection = self.options.selection
-        if selection.keywords and draft.kind == "sms" and number:
-            selection.learn_sender(key, draft.fields.get("direction"), record.text)
-        skipped = selection.keep(key, record.text, draft.occurred_at)
-        if skipped == NOT_SELECTED and draft.kind == "call" and self._sender_known(key):
-            skipped = None
-            self.summary.senders += 1
-        if skipped is not None:
-            report.filtered += 1
-            self.summary.filtered += 1
-            self.summary.filtered_by[skipped] += 1
-            return
-        platform = selection.platform(key, record.text)
-        if platform:
-            draft = replace(draft, fields={**draft.fields, "platform": platform})
+        # phone.key of the validated number, remembered by its raw form (the same value)
+        key = base.number_key(number["raw"]) if number else str(draft.fields.get("sender", ""))
+        platform = None
+        if self._selecting:
+            selection = self.options.selection
+            if selection.keywords and draft.kind == "sms" and number:
+                selection.learn_sender(key, draft.fields.get("direction"), record.text)
+            skipped = selection.keep(key, record.text, draft.occurred_at)
+            if skipped == NOT_SELECTED and draft.kind == "call" and self._sender_known(key):
+                skipped = None
+                self.summary.senders += 1
+            if skipped is not None:
+                report.filtered += 1
+                self.summary.filtered += 1
+                self.summary.filtered_by[skipped] += 1
+                return
+            platform = selection.platform(key, record.text)
+            if platform:
+                draft = replace(draft, fields={**draft.fields, "platform": platform})
         self.summary.by_number[key or "(none)"] += 1
         self.summary.by_platform[platform or "(no platform)"] += 1
         if record.blobs and not self._already(draft.dedup_key or ""):

@@ -52,58 +52,74 @@ NO_CONTACT = {"(unknown)", "unknown"}
 PDU_FROM, PDU_TO = "137", "151"
 
 
+def _absent(raw: str | None) -> bool:
+    """``base.value(raw) is None``, without building anything (the hot path)."""
+    return raw is None or raw == "null" or not raw.strip() or raw.strip().lower() == "null"
+
+
 def _contact(attrs: dict[str, str]) -> str | None:
-    name = base.value(attrs.get("contact_name"))
-    return None if name is None or name.strip().lower() in NO_CONTACT else name
+    name = attrs.get("contact_name")
+    if name is None or name == "(Unknown)" or _absent(name):
+        return None
+    return None if name.strip().lower() in NO_CONTACT else name
 
 
-def _common(attrs: dict[str, str], tags: list[str]) -> dict[str, Any]:
+def _common(name: str | None, tags: list[str]) -> dict[str, Any]:
     fields: dict[str, Any] = {"tags": tags}
-    name = _contact(attrs)
     if name:
         fields["note"] = f"联系人 contact on the phone: {name}"
     return fields
 
 
 def _sms(attrs: dict[str, str], ctx: ReadContext, position: str) -> Record:
-    number = base.value(attrs.get("address")) or "unknown"
-    occurred, millis = base.from_epoch_ms(base.value(attrs.get("date")), ctx.zone)
+    number = attrs.get("address")
+    if _absent(number):
+        number = "unknown"
+    date = attrs.get("date")
+    occurred, millis = base.from_epoch_ms(None if _absent(date) else date, ctx.zone)
     raw_type = (attrs.get("type") or "").strip()
     direction, tag = SMS_TYPES.get(raw_type, (None, f"sms type {raw_type or 'missing'}"))
     body = attrs.get("body") or ""
     if body.strip().lower() == "null":
         body = ""
-    fields = _common(attrs, [tag] if tag else [])
-    fields.update({"number": number, "direction": direction, "said": body})
+    name = _contact(attrs)
+    fields = _common(name, [tag] if tag else [])
+    fields["number"] = number
+    fields["direction"] = direction
+    fields["said"] = body
     return Record(
         "sms", occurred, fields, position,
-        base.text_key("sms", number, millis, f"{direction}{tag or ''}", body),
-        text=f"{body}\n{_contact(attrs) or ''}",
+        base.text_key("sms", number, millis, f"{direction}{tag or ''}", body),  # type: ignore[arg-type]
+        text=f"{body}\n{name}" if name else body,
     )  # fmt: skip
 
 
 def _call(attrs: dict[str, str], ctx: ReadContext, position: str, superbackup: bool) -> Record:
-    number = base.value(attrs.get("number")) or "unknown"
-    occurred, millis = base.from_epoch_ms(base.value(attrs.get("date")), ctx.zone)
+    number = attrs.get("number")
+    if _absent(number):
+        number = "unknown"
+    date = attrs.get("date")
+    occurred, millis = base.from_epoch_ms(None if _absent(date) else date, ctx.zone)
     raw_type = (attrs.get("type") or "").strip()
     direction, answered, tag = CALL_TYPES.get(raw_type, (None, None, f"call type {raw_type}"))
-    raw_duration = base.value(attrs.get("dur" if superbackup else "duration"))
-    duration = int(raw_duration) if raw_duration is not None else None
+    raw_duration = attrs.get("dur" if superbackup else "duration")
+    duration = None if _absent(raw_duration) else int(raw_duration)  # type: ignore[arg-type]
     if direction == "outgoing" and duration is not None:
         answered = duration > 0
     tags = [tag] if tag else []
     presentation = PRESENTATION.get((attrs.get("presentation") or "").strip())
     if presentation:
         tags.append(presentation)
-    name = attrs.get("name") if superbackup else None
-    fields = _common({"contact_name": name} if superbackup else attrs, tags)
-    fields.update(
-        {"number": number, "direction": direction, "duration": duration, "answered": answered}
-    )
+    name = _contact({"contact_name": attrs.get("name")} if superbackup else attrs)  # type: ignore[dict-item]
+    fields = _common(name, tags)
+    fields["number"] = number
+    fields["direction"] = direction
+    fields["duration"] = duration
+    fields["answered"] = answered
     return Record(
         "call", occurred, fields, position,
-        base.call_key(number, millis, f"{direction}{tag or ''}", answered, duration),
-        text=_contact({"contact_name": name} if superbackup else attrs) or "",
+        base.call_key(number, millis, f"{direction}{tag or ''}", answered, duration),  # type: ignore[arg-type]
+        text=name or "",
     )  # fmt: skip
 
 
@@ -144,7 +160,7 @@ def _mms(element: Element, ctx: ReadContext, position: str) -> Record:
     body = "\n".join(texts)
     subject = base.value(attrs.get("sub"))
     tags = ["mms"] + ([tag] if tag else [])
-    fields = _common(attrs, tags)
+    fields = _common(_contact(attrs), tags)
     if len(peers) > 1:
         fields["note"] = ((fields.get("note") or "") + f"; group: {', '.join(peers)}").lstrip("; ")
     fields.update(
