@@ -216,3 +216,21 @@ def test_the_same_recording_twice_in_one_run(log, tmp_path, dry_run) -> None:
     copy = fx.write_recordings(tmp_path / "b", fx.RECORDING_NAMES[:2])
     summary = _run(log, folder, copy, dry_run=dry_run)
     assert (summary.new, summary.repeated) == (2, 2)
+
+
+def test_the_cli_says_which_calls_were_kept_for_their_texts(tmp_path, database_url) -> None:
+    from cli.main import cli
+
+    postgres = database_url if database_url.startswith("postgresql") else ""
+    env = {"EVIDENCE_STORE": str(tmp_path / "store"), "EVIDENCE_PASSPHRASE": "pass phrase 一二",
+           "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "EVIDENCE_DATABASE_URL": postgres}  # fmt: skip
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--kdf-memory", "8"], env=env).exit_code == 0
+    calls, texts = _calls(tmp_path), _texts(tmp_path)
+    result = runner.invoke(
+        cli, ["import", "--keywords", "default", str(calls), str(texts)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "kept, calls of a number that sent a text holding a keyword: 1" in result.output
+    assert "  2 new" in result.output and "  2 skipped by the filters" in result.output
