@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from cli.main import cli
@@ -120,7 +120,7 @@ def _name(common: str) -> x509.Name:
 class SigningCa:
     """A test CA and a document-signing certificate it issued (ECDSA P-256)."""
 
-    def __init__(self, days: int = 365, start: datetime | None = None) -> None:
+    def __init__(self, days: int = 365, start: datetime | None = None, rsa_key: bool = False):
         now = start or datetime.now(UTC)
         self.root_key = ec.generate_private_key(ec.SECP256R1())
         self.root = (
@@ -138,7 +138,11 @@ class SigningCa:
             )
             .sign(self.root_key, hashes.SHA256())
         )
-        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.key = (
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            if rsa_key
+            else ec.generate_private_key(ec.SECP256R1())
+        )
         self.cert = (
             x509.CertificateBuilder()
             .subject_name(_name("Zhang San, attorney"))
@@ -207,6 +211,18 @@ def test_user_supplied_certificate_signs_the_pdf(
     assert report.ok, report.problems
     assert report.pdf["certificate"] == "user-supplied" and "Zhang San" in report.pdf["signer"]
     assert any("signing certificate" in n and "trust anchor" in n for n in report.unchecked)
+
+
+def test_user_supplied_rsa_certificate(log: Log, tmp_path: Path) -> None:
+    populate(log)
+    ca = SigningCa(rsa_key=True)
+    signer = pades.load_user_signer(ca.chain_pem(), ca.key_pem(), None)
+    with pades.configured(pades.PdfSigning(tsas=(), signer=signer)):
+        build_bundle(log, tmp_path / "case.zip", Options())
+    with zipfile.ZipFile(tmp_path / "case.zip") as archive:
+        status = _validate_with(archive.read("evidence.pdf"), ca.root)
+    assert status.bottom_line and status.trusted
+    assert verify_bundle(tmp_path / "case.zip").ok
 
 
 def _changed(pdf: bytes) -> bytes:
