@@ -31,6 +31,10 @@ DEFAULTS: dict[str, Any] = {
     "EVIDENCE_MAX_IMPORT_BYTES": 256 * 1024 * 1024,
     "EVIDENCE_SECURE_COOKIES": True,
     "EVIDENCE_QUICK_EXIT_URL": "https://www.weather.com.cn/",
+    "EVIDENCE_TSA": None,  # the CLI's setting: TSA URLs, space or comma separated
+    "EVIDENCE_TSA_CA": None,  # PEM file of the root(s) the TSA's certificate chains to
+    "EVIDENCE_TIMESTAMP_INTERVAL": 3600,  # seconds a log's latest timestamp stays fresh
+    "EVIDENCE_TIMESTAMP_TIMEOUT": 10,  # seconds per TSA, in the background
     "EVIDENCE_PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-For/-Proto count
     "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
 }
@@ -60,7 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _behind_proxies(app)
 
-    from server import api, errors, imports, web  # noqa: F401 (imports adds its view to api.bp)
+    from server import api, errors, imports, timestamping, web  # noqa: F401 (imports: a view)
+
+    timestamping.configure(app)
 
     errors.init_app(app, web.html_error)
     app.register_blueprint(api.bp)

@@ -209,16 +209,21 @@ def upload_events() -> tuple[Response, int]:
     # One transaction finds the ids already stored, appends the others and reports every
     # id's seq: each dedup digest is computed once and nothing is looked up twice.
     stored: dict[str, int] = {}
+    appended = 0
     if drafts:
         try:
-            log.append(list(drafts.values()), skip_duplicates=True, seqs=stored)
+            appended = len(log.append(list(drafts.values()), skip_duplicates=True, seqs=stored))
         except (InvalidInput, Conflict):
             # One item the core refuses (a future time…): append the others one by one.
             for index, draft in drafts.items():
                 try:
-                    log.append([draft], skip_duplicates=True, seqs=stored)
+                    appended += len(log.append([draft], skip_duplicates=True, seqs=stored))
                 except (InvalidInput, Conflict) as exc:
                     errors[index] = _item_error(exc)
+    if appended:
+        from server.timestamping import after_upload
+
+        after_upload(log)
     results: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         client_id = item.get("id") if isinstance(item, dict) else None

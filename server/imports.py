@@ -167,6 +167,10 @@ def upload_import() -> tuple[Response, int]:
                 422,
                 f"{name} could not be read ({type(exc).__name__}); " + _committed(run.summary),
             ) from exc
+    if not dry_run and (summary.new or summary.attached or summary.originals):
+        from server.timestamping import after_upload
+
+        after_upload(log)
     return jsonify(summary_json(summary)), 200
 
 

@@ -267,6 +267,9 @@ def new_entry() -> Any:
         except EvidenceError as exc:
             error = str(exc)
         else:
+            from server.timestamping import after_upload
+
+            after_upload(log)
             return redirect(url_for("web.show_entry", seq=entry.seq, saved=1))
     entries = log.entries()
     defaults = {
