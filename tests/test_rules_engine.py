@@ -293,3 +293,68 @@ def test_generated_logs_give_the_same_findings_in_any_order(events, seed) -> Non
         one = rules.analyze(_generated(events, order).entries, jurisdiction)
         other = rules.analyze(_generated(events, shuffled).entries, jurisdiction)
         assert shape(one) == shape(other)
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=st.lists(_EVENT, min_size=1, max_size=40))
+def test_ordering_hits_by_rank_equals_ordering_them_by_time(events) -> None:
+    """Rule.check orders by each event's rank; by (instant, entry number) it is the same."""
+    from evidence.rules.base import Rule
+
+    book = _generated(events, list(range(len(events))))
+    for jurisdiction in ("cn", "us", "uk"):
+        ranked = rules.build_context(book.entries)
+        assert ranked.ranked
+        assert [e.rank for e in ranked.events] == list(range(len(ranked.events)))
+        assert ranked.events == sorted(ranked.events, key=lambda e: (e.at, e.seq))
+        unranked = dataclasses.replace(ranked, ranked=False)
+        for rule in rules.rules_for(jurisdiction):
+            assert isinstance(rule, Rule)
+            assert rule.check(ranked) == rule.check(unranked)
+
+
+# --- the lexicon, against its definition ----------------------------------------------------
+
+_PIECES = st.sampled_from(
+    [
+        *[t for terms in lexicon.CURATED.values() for t in terms],
+        "逮捕令",
+        "SB",
+        "asbestos",
+        "Prison",
+        "1",
+        "。",
+        " ",
+        "a",
+        "你",
+        "还",
+        "借钱",
+    ]
+)
+_TEXTS = st.lists(_PIECES | st.text(max_size=3), max_size=12).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_TEXTS)
+def test_the_lexicon_finds_exactly_the_terms_in_the_text(text: str) -> None:
+    words = lexicon.default()
+    assert words.match(text) == lexicon.reference_match(words, text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    extra=st.dictionaries(
+        st.sampled_from(lexicon.SIGNALS),
+        st.lists(st.text(alphabet="ab借钱还 .1", min_size=1, max_size=5), max_size=4),
+        max_size=4,
+    ),
+    text=st.text(alphabet="ab借钱还 .1AB", max_size=30),
+)
+def test_an_extended_lexicon_finds_exactly_the_terms_in_the_text(extra, text: str) -> None:
+    words = lexicon.default().extended(extra)
+    assert words.match(text) == lexicon.reference_match(words, text)
+
+
+def test_a_term_inside_a_longer_term_is_found_too() -> None:
+    # 逮捕 (threat_arrest) is the start of 逮捕令 (fake_legal_doc): the text has both.
+    assert lexicon.default().match("已签发逮捕令") == {"threat_arrest", "fake_legal_doc"}

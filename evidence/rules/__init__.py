@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from evidence import timeutil
+from evidence.reading import collector_paused
 from evidence.rules import lexicon as lexicon_module
 from evidence.rules.base import (
     INFERRED,
@@ -37,7 +38,6 @@ from evidence.rules.base import (
     ZoneTimeline,
     effective,
     make_event,
-    night,
 )
 from evidence.rules.lexicon import Lexicon
 from evidence.rules.registry import JURISDICTIONS, rules_for
@@ -79,6 +79,18 @@ def build_context(
     lexicon: Lexicon | None = None,
 ) -> Context:
     """Effective events in local time with their signals, and the facts the rules read."""
+    with collector_paused():
+        return _build_context(entries, zone, platform, since, until, lexicon)
+
+
+def _build_context(
+    entries: Iterable[Any],
+    zone: str | None,
+    platform: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    lexicon: Lexicon | None,
+) -> Context:
     rows = effective(entries)
     log_zone = next((entry.zone for entry, _at, _fields in rows), timeutil.DEFAULT_ZONE)
     zone_facts = [
@@ -88,8 +100,9 @@ def build_context(
     ]
     timeline = ZoneTimeline(zone or log_zone, [] if zone else zone_facts)
     words = lexicon or lexicon_module.default()
-    events: list[Event] = []
-    facts: list[Event] = []
+    match, stated = words.match, lexicon_module.stated
+    kept: list[tuple[int, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
+    facts: list[tuple[int, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
     seen: dict[str, set[str]] = {}
     for entry, at, fields in rows:
         item_platform = fields.get("platform") or ""
@@ -97,7 +110,7 @@ def build_context(
             # Facts recorded before a range still apply inside it.
             if platform and item_platform not in ("", platform):
                 continue
-            facts.append(_event(entry, at, fields, timeline, {}))
+            facts.append((_micros(at), entry.seq, entry, at, fields, {}))
             continue
         if platform and item_platform != platform:
             continue
@@ -107,24 +120,40 @@ def build_context(
         if said:
             matched = seen.get(said)
             if matched is None:  # collectors send the same words again and again
-                matched = seen[said] = words.match(said)
+                matched = seen[said] = match(said)
             signals = dict.fromkeys(matched, INFERRED)
         else:
             signals = {}
-        signals.update({s: STATED for s in lexicon_module.stated(fields.get("tags", ()))})
-        events.append(_event(entry, at, fields, timeline, signals))
-    events.sort(key=lambda e: (e.at, e.seq))
-    facts.sort(key=lambda e: (e.at, e.seq))
+        tags = fields.get("tags")
+        if tags:
+            signals.update(dict.fromkeys(stated(tags), STATED))
+        kept.append((_micros(at), entry.seq, entry, at, fields, signals))
+    # In time order (instant, then entry number), compared as integers.
+    kept.sort(key=_time_order)
+    facts.sort(key=_time_order)
+    events = [_event(row, timeline, rank) for rank, row in enumerate(kept)]
+    fact_events = [_event(row, timeline, rank) for rank, row in enumerate(facts)]
     name = ", ".join(timeline.names()) if zone_facts and not zone else (zone or log_zone)
-    return Context(events, facts, name, words)
+    return Context(events, fact_events, name, words, ranked=True)
 
 
-def _event(
-    entry: Any, at: datetime, fields: dict[str, Any], timeline: ZoneTimeline, signals: dict
-) -> Event:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _time_order(row: tuple[Any, ...]) -> tuple[int, int]:
+    return row[0], row[1]
+
+
+def _event(row: tuple[Any, ...], timeline: ZoneTimeline, rank: int) -> Event:
+    _us, seq, entry, at, fields, signals = row
     local = at.astimezone(timeline.at(at))
     return make_event(
-        entry.seq, entry.kind, at, local, fields, entry.attachments, signals, entry.amended_by
+        seq, entry.kind, at, local, fields, entry.attachments, signals, entry.amended_by, rank
     )
 
 
@@ -139,8 +168,9 @@ def analyze(
 ) -> list[Finding]:
     """The findings of one jurisdiction's rules over a log's entries, in rule order."""
     rules = rules_for(jurisdiction)
-    ctx = build_context(entries, zone, platform, since, until, lexicon)
-    return _findings(rules, ctx)
+    with collector_paused():
+        ctx = _build_context(entries, zone, platform, since, until, lexicon)
+        return _findings(rules, ctx)
 
 
 def _findings(rules: Iterable[Any], ctx: Context) -> list[Finding]:
@@ -246,10 +276,11 @@ def report(
 ) -> Report:
     """Findings and the summary a complaint needs, from one pass over the entries."""
     rules = rules_for(jurisdiction)
-    ctx = build_context(entries, zone, platform, since, until, lexicon)
-    return Report(
-        jurisdiction, platform, summarize(ctx, jurisdiction), tuple(_findings(rules, ctx))
-    )
+    with collector_paused():
+        ctx = _build_context(entries, zone, platform, since, until, lexicon)
+        return Report(
+            jurisdiction, platform, summarize(ctx, jurisdiction), tuple(_findings(rules, ctx))
+        )
 
 
 def summarize(ctx: Context, jurisdiction: str) -> Summary:
@@ -264,6 +295,9 @@ def summarize(ctx: Context, jurisdiction: str) -> Summary:
         reached.setdefault(f"{name} ({relation})" if relation else name)
     numbers = {e.number_key for e in contacts if e.kind != "contact"} - {""}
     named = Counter(str(e.fields["collector"]) for e in contacts if e.fields.get("collector"))
+    kinds = Counter(e.kind for e in contacts)
+    # night(): at or after the start or before the end (the window passes midnight)
+    night_flags = [not end <= e.clock < start for e in contacts]
     return Summary(
         zone=ctx.zone_name,
         platforms=tuple(sorted({e.platform for e in ctx.events if e.platform})),
@@ -272,12 +306,14 @@ def summarize(ctx: Context, jurisdiction: str) -> Summary:
         events=len(ctx.events),
         calls=len(calls),
         answered_calls=sum(1 for e in calls if e.answered),
-        night_calls=sum(1 for e in calls if night(e.local, start, end)),
-        night_contacts=sum(1 for e in contacts if night(e.local, start, end)),
+        night_calls=sum(
+            1 for e, dark in zip(contacts, night_flags, strict=True) if dark and e.kind == "call"
+        ),
+        night_contacts=sum(night_flags),
         night=label,
-        sms=sum(1 for e in contacts if e.kind == "sms"),
-        messages=sum(1 for e in contacts if e.kind == "message"),
-        visits=sum(1 for e in contacts if e.kind == "visit"),
+        sms=kinds["sms"],
+        messages=kinds["message"],
+        visits=kinds["visit"],
         letters=sum(1 for e in ctx.events if e.kind == "letter"),
         distinct_numbers=len(numbers),
         third_party_contacts=len(third),

@@ -134,11 +134,12 @@ class Finding:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """An event as it stands after its amendments, with its local time.
 
-    What the rules ask of every event is computed once, in :func:`make_event`.
+    What the rules ask of every event is computed once, in :func:`make_event`. A named
+    tuple (immutable, built in one step): a log has one per event, and building a frozen
+    dataclass of this size cost more than all the rules together read from it.
     """
 
     seq: int
@@ -156,6 +157,12 @@ class Event:
     answered: bool  # a connected call: answered, or a duration above zero if not recorded
     is_contact: bool  # collection activity at the borrower or, for `contact`, a third party
     amended_by: tuple[int, ...] = ()
+    clock: time | None = None  # the local time of day, without a zone
+    rank: int = 0  # the place in time order (by instant, then entry number) in its context
+
+
+_new_event = tuple.__new__
+_NO_SIGNALS: Mapping[str, str] = {}
 
 
 def make_event(
@@ -167,30 +174,37 @@ def make_event(
     attachments: tuple[Any, ...] = (),
     signals: Mapping[str, str] | None = None,
     amended_by: tuple[int, ...] = (),
+    rank: int = 0,
 ) -> Event:
-    platform = str(fields.get("platform") or "")
+    platform = fields.get("platform")
+    platform = str(platform) if platform else ""
     number = fields.get("number")
     key = phone.key(number) if isinstance(number, dict) else ""
     answered = fields.get("answered")
     if answered is None:
         answered = int(fields.get("duration") or 0) > 0
     incoming = fields.get("direction") != "outgoing"
-    return Event(
-        seq,
-        kind,
-        at,
-        local,
-        local.date(),
-        fields,
-        attachments,
-        signals or {},
-        platform,
-        key,
-        platform or (f"number {key}" if key else "unknown"),
-        incoming,
-        bool(answered),
-        kind in CONTACT_KINDS and incoming,
-        amended_by,
+    return _new_event(
+        Event,
+        (
+            seq,
+            kind,
+            at,
+            local,
+            local.date(),
+            fields,
+            attachments,
+            signals or _NO_SIGNALS,
+            platform,
+            key,
+            platform or (f"number {key}" if key else "unknown"),
+            incoming,
+            bool(answered),
+            kind in CONTACT_KINDS and incoming,
+            amended_by,
+            local.time(),
+            rank,
+        ),
     )
 
 
@@ -208,6 +222,7 @@ class Context:
     zone_name: str
     lexicon: Any = None
     options: dict[str, Any] = field(default_factory=dict)
+    ranked: bool = False  # every event's rank is its place in ``events`` (build_context)
 
     def __post_init__(self) -> None:
         self._contacts = [e for e in self.events if e.is_contact]
@@ -215,6 +230,14 @@ class Context:
         self._signalled = [
             e for e in self.events if e.signals and e.kind in CONTENT_KINDS and e.incoming
         ]
+        # The events carrying each signal, in time order: a rule reads only its own.
+        self._by_signal: dict[str, list[Event]] = {}
+        for event in self._signalled:
+            for signal in event.signals:
+                self._by_signal.setdefault(signal, []).append(event)
+        self._facts_by_name: dict[str, list[Event]] = {}
+        for fact in self.facts:
+            self._facts_by_name.setdefault(str(fact.fields.get("fact")), []).append(fact)
 
     def contacts(self) -> list[Event]:
         return self._contacts
@@ -224,28 +247,36 @@ class Context:
 
     def facts_of(self, name: str, event: Event | None = None) -> list[Event]:
         """Facts of one kind recorded before ``event`` and applying to its platform."""
-        found = []
-        for fact in self.facts:
-            if fact.fields.get("fact") != name:
-                continue
-            if event is not None:
-                if fact.at > event.at:
-                    continue
-                if fact.platform and fact.platform != event.platform:
-                    continue
-            found.append(fact)
-        return found
+        facts = self._facts_by_name.get(name, [])
+        if event is None:
+            return list(facts)
+        return [
+            fact
+            for fact in facts
+            if not fact.at > event.at and (not fact.platform or fact.platform == event.platform)
+        ]
 
     def with_signal(self, *signals: str, kinds: Iterable[str] = CONTENT_KINDS) -> list[Hit]:
+        """Events carrying any of ``signals``, in time order; stated if any of them is."""
         wanted = set(kinds)
-        hits = []
-        for event in self._signalled:
-            if event.kind not in wanted:
-                continue
-            bases = [event.signals[s] for s in signals if s in event.signals]
-            if bases:
-                hits.append(Hit(event, STATED if STATED in bases else INFERRED))
-        return hits
+        found: dict[int, list[Any]] = {}
+        for signal in signals:
+            for event in self._by_signal.get(signal, ()):
+                if event.kind not in wanted:
+                    continue
+                basis = event.signals[signal]
+                seen = found.get(event.seq)
+                if seen is None:
+                    found[event.seq] = [event.rank, event, basis]
+                elif basis == STATED:
+                    seen[2] = STATED
+        # One signal's events are in time order already; several are merged by rank.
+        ordered = sorted(found.values(), key=_first) if len(signals) > 1 else found.values()
+        return [Hit(event, STATED if basis == STATED else INFERRED) for _, event, basis in ordered]
+
+
+def _first(item: list[Any]) -> Any:
+    return item[0]
 
 
 class Rule:
@@ -279,7 +310,7 @@ class Rule:
         by_seq: dict[int, Hit] = {}
         for hit in hits:
             by_seq.setdefault(hit.event.seq, hit)
-        ordered = sorted(by_seq.values(), key=_order)
+        ordered = sorted(by_seq.values(), key=_rank if ctx.ranked else _order)
         detail_en, detail_zh = self.detail(ctx, ordered)
         return Finding(
             rule_id=self.id,
@@ -315,8 +346,15 @@ class SignalRule(Rule):
         )
 
 
-def _order(hit: Hit) -> tuple[datetime, int]:
-    return (hit.event.at, hit.event.seq)
+def _rank(hit: Hit) -> int:
+    return hit.event.rank
+
+
+def _order(hit: Hit) -> tuple[int, datetime, int]:
+    # The rank alone orders the events of one context; instant and number decide
+    # between events made without one (rank 0).
+    event = hit.event
+    return (event.rank, event.at, event.seq)
 
 
 # --- effective events ------------------------------------------------------------------------
@@ -402,7 +440,7 @@ def _minutes(text: str) -> int:
 
 def night(local: datetime, start: time, end: time) -> bool:
     """Local time at or after ``start`` or before ``end`` (a window across midnight)."""
-    moment = local.time().replace(tzinfo=None)
+    moment = local.time()  # the time of day without its zone
     return moment >= start or moment < end
 
 

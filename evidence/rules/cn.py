@@ -24,7 +24,6 @@ from evidence.rules.base import (
     SignalRule,
     group_by,
     in_window,
-    night,
 )
 from evidence.rules.registry import register
 
@@ -64,7 +63,8 @@ class NightContact(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         found = []
         for event in ctx.contacts():
-            if not night(event.local, NIGHT_START, NIGHT_END):
+            clock = event.clock
+            if NIGHT_END <= clock < NIGHT_START:
                 continue
             agreed = ctx.facts_of("agreed_time", event)
             if any(in_window(f.fields["window"], event.local) for f in agreed):

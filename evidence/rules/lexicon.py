@@ -146,9 +146,12 @@ def _boundary(term: str) -> re.Pattern[str] | None:
 class Lexicon:
     """Terms per signal; :meth:`match` returns the signals a text carries (ignoring case).
 
-    All terms are one regular expression over the lower-cased text: a plain alternation
-    of literals lets the regex engine skip every position where no term can start, which
-    is most of a Chinese text. English terms must also stand as whole words.
+    A signal is found when one of its terms occurs in the lower-cased text; English terms
+    must also stand as whole words. The terms are one regular expression (a plain
+    alternation of literals lets the regex engine skip every position where no term can
+    start, which is most of a Chinese text) that finds the longest term at each position;
+    the shorter ones starting there are its prefixes, known in advance.
+    :func:`reference_match` is the same definition written plainly, for the tests.
     """
 
     def __init__(self, terms: Mapping[str, Iterable[str]]) -> None:
@@ -168,29 +171,51 @@ class Lexicon:
                     if (boundary := _boundary(term)) is not None:
                         self._boundary[term] = boundary
         self._pattern = re.compile(_trie(list(self._signals))) if self._signals else None
+        # The regular expression finds the longest term at each position; the shorter
+        # terms starting there are its prefixes, known in advance.
+        self._prefixes = {
+            term: frozenset(term[:n] for n in range(1, len(term) + 1) if term[:n] in self._signals)
+            for term in self._signals
+        }
 
     def match(self, text: str) -> set[str]:
         if self._pattern is None:
             return set()
         low = text.lower()
-        terms = set()
-        search = self._pattern.search
-        hit = search(low)
-        while hit is not None:  # every start position, so overlapping terms are all seen
-            terms.add(hit.group())
-            hit = search(low, hit.start() + 1)
-        found: set[str] = set()
-        for term in terms:
+        signals: set[str] = set()
+        for term in self._terms_in(low):
             boundary = self._boundary.get(term)
             if boundary is None or boundary.search(low):
-                found |= self._signals[term]
-        return found
+                signals |= self._signals[term]
+        return signals
+
+    def _terms_in(self, low: str) -> set[str]:
+        """Every term that occurs in ``low`` (whole words or not)."""
+        terms: set[str] = set()
+        search, prefixes = self._pattern.search, self._prefixes  # type: ignore[union-attr]
+        hit = search(low)
+        while hit is not None:  # every start position, so overlapping terms are all seen
+            terms |= prefixes[hit.group()]
+            hit = search(low, hit.start() + 1)
+        return terms
 
     def extended(self, extra: Mapping[str, Iterable[str]]) -> Lexicon:
         merged = {s: list(self.terms.get(s, ())) for s in SIGNALS}
         for signal, words in extra.items():
             merged.setdefault(signal, []).extend(words)
         return Lexicon(merged)
+
+
+def reference_match(lexicon: Lexicon, text: str) -> set[str]:
+    """What :meth:`Lexicon.match` returns, by the definition: slow, for the tests."""
+    low = text.lower()
+    found: set[str] = set()
+    for term, signals in lexicon._signals.items():
+        boundary = lexicon._boundary.get(term)
+        present = boundary.search(low) is not None if boundary is not None else term in low
+        if present:
+            found |= signals
+    return found
 
 
 def parse_file_text(text: str) -> dict[str, list[str]]:

@@ -23,6 +23,7 @@ from evidence.rules.registry import register
 
 HANDBOOK = "FCA Handbook"
 NO_HOURS = "CONC sets no numeric hours"
+EARLIEST, LATEST = time(8, 0), time(21, 0)  # the MCOB analogy, not a CONC limit
 
 
 class UnreasonableTimeByRequest(Rule):
@@ -69,8 +70,8 @@ class OutsideUsualHours(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         found = []
         for event in ctx.contacts():
-            moment = event.local.time().replace(tzinfo=None)
-            if moment < time(8, 0) or moment > time(21, 0):
+            moment = event.clock
+            if moment < EARLIEST or moment > LATEST:
                 found.append(Hit(event))
         return found
 

@@ -46,7 +46,7 @@ class InconvenientTime(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         found = []
         for event in ctx.contacts():
-            moment = event.local.time().replace(tzinfo=None)
+            moment = event.clock
             # "after 9:00 p.m.": 21:00:00 itself is the borderline and is not flagged.
             if moment < EARLIEST or moment > LATEST:
                 found.append(Hit(event))
