@@ -139,6 +139,11 @@ def analyze(
 @click.option(
     "--to", "target", type=click.Choice(TARGETS), required=True, help="Who the draft is for."
 )
+@click.option(
+    "--jurisdiction",
+    type=click.Choice(JURISDICTIONS),
+    help="Whose rules the draft cites (default: the recipient's: us for cfpb, else cn).",
+)
 @PLATFORM
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="zh (default) or en (cfpb: en).")
 @click.option("--since", help="From this date or time (local).")
@@ -152,6 +157,7 @@ def complaint(
     database_url: str | None,
     log_id: str | None,
     target: str,
+    jurisdiction: str | None,
     platform: str | None,
     lang: str | None,
     since: str | None,
@@ -167,7 +173,9 @@ def complaint(
     and harassing numbers), police, court (a civil complaint), cfpb (United States).
     The draft states who, since when, how many calls and night calls, how many numbers,
     which contacts were reached, verbatim quotes, the findings with citations, the
-    remedy asked for and the attachments. Check every sentence before sending it.
+    remedy asked for and the attachments. --jurisdiction chooses the rule set whose
+    findings and citations it states (and what counts as night); by default the
+    recipient's. Check every sentence before sending it.
     """
     from evidence.errors import Conflict
     from evidence.rules import complaint as drafting
@@ -175,8 +183,8 @@ def complaint(
     if out is not None and out.exists() and not force:
         raise Conflict(f"{out} exists: choose another --out or add --force")
     where = context.location(store_path, database_url, log_id)
-    jurisdiction = drafting.JURISDICTION[target]
-    report = _report(where, jurisdiction, zone, platform, since, until, lexicon_file)
+    rule_set = jurisdiction or drafting.JURISDICTION[target]
+    report = _report(where, rule_set, zone, platform, since, until, lexicon_file)
     text = drafting.draft(report, target, lang or ("en" if target == "cfpb" else "zh"))
     if out is None:
         click.echo(clean(text), nl=False)

@@ -178,3 +178,27 @@ def test_each_recipient(evidence: Evidence, target: str) -> None:
     _harassment(evidence)
     text = evidence("complaint", "--to", target, "--lang", "en").output
     assert text.startswith("[DRAFT]") and "Verbatim quotes" in text
+
+
+@pytest.mark.parametrize(
+    ("target", "jurisdiction"), [("12378", "us"), ("cfpb", "cn"), ("nifa", "uk")]
+)
+def test_the_draft_uses_the_chosen_rule_set(
+    evidence: Evidence, target: str, jurisdiction: str
+) -> None:
+    _harassment(evidence)
+    found = json.loads(evidence("analyze", "--json", "--jurisdiction", jurisdiction).output)
+    text = evidence(
+        "complaint", "--to", target, "--jurisdiction", jurisdiction, "--lang", "en"
+    ).output
+    rules_cited = set(re.findall(r"^- ([A-Z]+(?:-[A-Z0-9]+)*-\d+) \(", text, flags=re.MULTILINE))
+    assert rules_cited == {f["rule_id"] for f in found["findings"]}
+    assert rules_cited  # the harassment breaks rules of every jurisdiction
+    for finding in found["findings"]:
+        assert finding["citation"] in text
+    facts = text.split("2. What happened")[1].split("\n\n")[0]
+    summary = found["summary"]
+    assert f"{summary['night_calls']} of them {summary['night']}" in facts
+    assert "Judged under the rules of" in text
+    default = evidence("complaint", "--to", target, "--lang", "en").output
+    assert "Judged under the rules of" not in default

@@ -18,6 +18,13 @@ TARGETS = ("12378", "nifa", "12321", "police", "court", "cfpb")
 JURISDICTION = {"12378": "cn", "nifa": "cn", "12321": "cn", "police": "cn", "court": "cn"}
 JURISDICTION["cfpb"] = "us"
 
+# The rule sets, named in a draft that cites one other than its recipient's.
+RULE_SETS = {
+    "cn": ("中国大陆", "mainland China"),
+    "us": ("美国（FDCPA / Regulation F）", "the United States (FDCPA / Regulation F)"),
+    "uk": ("英国（FCA CONC 7.9）", "the United Kingdom (FCA CONC 7.9)"),
+}
+
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
 
 RECIPIENT = {
@@ -146,6 +153,9 @@ def draft(report: Report, target: str, lang: str = "zh") -> str:
                 else f'- "{visible(quote.text)}" ({quote.when}, entry {quote.seq})')  # fmt: skip
     add("")
     add("三、相关依据" if zh else "3. Rules the conduct appears to break")
+    if report.jurisdiction != JURISDICTION[target]:
+        add(f"（以下按 {RULE_SETS[report.jurisdiction][0]} 的规则判断。）" if zh
+            else f"(Judged under the rules of {RULE_SETS[report.jurisdiction][1]}.)")  # fmt: skip
     if not report.findings:
         add("（记录中未发现可自动判断的违规项；请自行补充。）" if zh
             else "(No finding the rules can compute; add your own grounds.)")  # fmt: skip
