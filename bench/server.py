@@ -149,8 +149,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the processes ``master`` forked (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == master:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 @contextmanager
-def gunicorn(url: str, folder: Path, workers: int) -> Iterator[int]:
+def gunicorn(url: str, folder: Path, workers: int) -> Iterator[tuple[int, int]]:
     folder.mkdir(parents=True, exist_ok=True)
     Store.open(url, folder / "blobs").close()  # migrate once, before the workers race to
     port = free_port()
@@ -189,7 +203,7 @@ def gunicorn(url: str, folder: Path, workers: int) -> Iterator[int]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit((folder / "gunicorn.log").read_text(errors="replace"))
             time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -291,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         folder = Path(work)
         with (
             fresh_database(args.database_url, folder, "server") as url,
-            gunicorn(url, folder / "store", args.workers) as port,
+            gunicorn(url, folder / "store", args.workers) as (port, master),
         ):
             names = (
                 ["bench_shared"] * args.clients
@@ -301,7 +315,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             tokens = [sign_up(port, name) for name in names]
             # Warm-up: every client's first batch (imports, pools, caches in each worker).
             run_clients(port, tokens, [mine[:1] for mine in bodies])
+            cpu_before = workers_cpu(master)
             wall, latencies, stored = run_clients(port, tokens, [m[1:] for m in bodies])
+            cpu = workers_cpu(master) - cpu_before
         expected = args.clients * args.batches * args.batch
         if stored != expected:
             raise SystemExit(f"stored {stored} events, expected {expected}")
@@ -317,6 +333,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"  per batch of {args.batch}: p50 {p50:.0f} ms, p99 {p99:.0f} ms, max "
         f"{max(latencies) * 1000:.0f} ms"
+    )
+    print(
+        f"  server CPU per batch (both workers, user + system): "
+        f"{cpu / len(latencies) * 1000:.1f} ms; load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"core (one process, drafts + append): {with_drafts:,.0f} events/s; "
