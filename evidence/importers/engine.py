@@ -130,7 +130,10 @@ class ImportRun:
         self._matched: set[int] = set()
         self._senders_from_log = False
         self._start_size = 0
-        selection = options.selection
+        # A copy: the senders learned by this run stay with this run.
+        selection = self.selection = replace(
+            options.selection, senders=set(options.selection.senders)
+        )
         # Anything to decide per record? (Without filters or a platform map: nothing.)
         self._selecting = bool(
             selection.filtering or selection.platform_numbers or selection.platform_keywords
@@ -230,7 +233,7 @@ class ImportRun:
         key = base.number_key(number["raw"]) if number else str(draft.fields.get("sender", ""))
         platform = None
         if self._selecting:
-            selection = self.options.selection
+            selection = self.selection
             if selection.keywords and draft.kind == "sms" and number:
                 selection.learn_sender(key, draft.fields.get("direction"), record.text)
             skipped = selection.keep(key, record.text, draft.occurred_at)
@@ -288,7 +291,7 @@ class ImportRun:
 
     def _sender_known(self, key: str) -> bool:
         """Whether ``key`` sent a text holding a keyword (this run, or already in the log)."""
-        selection = self.options.selection
+        selection = self.selection
         if not selection.keywords or not key:
             return False
         if not self._senders_from_log:
