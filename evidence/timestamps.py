@@ -472,6 +472,8 @@ def stamps(
 
     Returns the good stamps (oldest token first) and a problem line for each bad one.
     """
+    from evidence import timeutil
+
     by_size = {h.size: h for h in heads}
     good: list[Stamp] = []
     problems: list[str] = []
@@ -482,6 +484,7 @@ def stamps(
         head = by_size.get(int(fields.get("head_size", -1)))
         if (
             head is None
+            or head.size > entry.seq
             or head.root.hex() != fields.get("head_root")
             or (head.signed_at != fields.get("head_signed_at"))
         ):
@@ -495,6 +498,9 @@ def stamps(
         report = check_token(token, head.message(), anchors=anchors)
         if not report.ok or report.gen_time is None:
             problems.append(f"timestamp #{entry.seq}: " + "; ".join(report.problems))
+            continue
+        if fields.get("gen_time") != timeutil.format_canonical(report.gen_time):
+            problems.append(f"timestamp #{entry.seq}: its recorded time differs from the token's")
             continue
         good.append(
             Stamp(entry.seq, str(fields["tsa"]), head.size, report.gen_time, token, head.message())

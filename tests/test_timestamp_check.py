@@ -150,3 +150,10 @@ def test_cli_check_names_the_bad_token(tmp_path: Path, database_url: str, tsa: T
         store.close()
     bad = run("check", code=5)
     assert f"timestamp #{seq} " in bad.output and "ALTERED" in bad.output
+
+
+def test_show_and_bundles_ignore_what_check_refuses(filled: Log, tsa_ca: TestCa) -> None:
+    """timestamps.stamps (show, bundles, export) refuses the same bad records check names."""
+    wrong_time = _record(filled, _token(tsa_ca, filled.head()), gen_time="2020-01-01T00:00:00Z")
+    good, problems = timestamps.stamps(filled.heads(), filled.entries())
+    assert good == [] and len(problems) == 1 and f"#{wrong_time}:" in problems[0]

@@ -221,3 +221,70 @@ def test_cli_bundle_with_an_unreachable_tsa_still_writes_a_signed_pdf(
     assert "PDF signed (PAdES)" in made.output
     assert "no document timestamp" in made.output and "could not be reached" in made.output
     assert "VERIFIED" in run("verify", str(tmp_path / "case.zip")).output
+
+
+def _append_update(pdf: bytes) -> bytes:
+    """An incremental update after everything: a new document title (no signature covers it)."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    info = generic.DictionaryObject(
+        {generic.NameObject("/Title"): generic.TextStringObject("changed later")}
+    )
+    writer.set_info(info)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_an_update_after_the_document_timestamp_fails(timestamped: Path, tmp_path: Path) -> None:
+    changed = _append_update(_pdf(timestamped))
+    bad = rewrite(timestamped, tmp_path / "bad.zip", {"evidence.pdf": changed}, fix_hashes=True)
+    details = [p.detail for p in verify_bundle(bad).problems if p.code.startswith("pdf.")]
+    assert any("changed after it was" in d for d in details), details
+
+
+def test_an_update_after_an_untimestamped_signature_fails(log: Log, tmp_path: Path) -> None:
+    populate(log)
+    out = tmp_path / "case.zip"
+    _bundle(log, out, pades.PdfSigning(tsas=()))
+    changed = _append_update(_pdf(out))
+    bad = rewrite(out, tmp_path / "bad.zip", {"evidence.pdf": changed}, fix_hashes=True)
+    details = [p.detail for p in verify_bundle(bad).problems if p.code == "pdf.signature"]
+    assert details == ["the PDF was changed after it was signed"]
+
+
+def test_a_second_signature_fails(timestamped: Path, log: Log, tmp_path: Path) -> None:
+    pdf = tmp_path / "twice.pdf"
+    pdf.write_bytes(_pdf(timestamped))
+    key, cert = pades.log_certificate(log)
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    with pdf.open("rb") as source:
+        writer = IncrementalPdfFileWriter(source, strict=False)
+        signer = signers.SimpleSigner(
+            signing_cert=pades._asn1_cert(cert),
+            signing_key=_asn1_key(key),
+            cert_registry=None,
+        )
+        data = signers.sign_pdf(
+            writer, signers.PdfSignatureMetadata(field_name="Second"), signer=signer
+        ).getvalue()
+    bad = rewrite(timestamped, tmp_path / "bad.zip", {"evidence.pdf": data}, fix_hashes=True)
+    details = [p.detail for p in verify_bundle(bad).problems if p.code == "pdf.signature"]
+    assert details == ["2 signatures, not one"]
+
+
+def _asn1_key(key):
+    from asn1crypto import keys as asn1_keys
+    from cryptography.hazmat.primitives import serialization
+
+    return asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
