@@ -160,3 +160,12 @@ def test_verify_command_tsa_root(stamped: Path, tsa_ca: TestCa, tmp_path: Path) 
     junk = runner.invoke(cli, ["verify", str(stamped), "--tsa-root", str(tmp_path / "junk.pem")])
     assert junk.exit_code != 0 and "not PEM certificates" in junk.output
     assert "Traceback" not in junk.output
+
+
+def test_a_record_over_a_later_head_than_its_entry_fails(stamped: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(stamped) as archive:
+        record = json.loads(archive.read("timestamps.jsonl"))
+    record["entry"] = record["head_size"] - 1
+    changed = (json.dumps(record) + "\n").encode()
+    bad = rewrite(stamped, tmp_path / "bad.zip", {"timestamps.jsonl": changed}, fix_hashes=True)
+    assert "timestamp.invalid" in codes(verify_bundle(bad))

@@ -288,3 +288,21 @@ def _asn1_key(key):
             serialization.NoEncryption(),
         )
     )
+
+
+def test_user_certificate_with_a_document_timestamp(
+    log: Log, tsa: TestTsa, tsa_ca: TestCa, tmp_path: Path
+) -> None:
+    from tests.test_bundle_pades import SigningCa
+
+    populate(log)
+    ca = SigningCa()
+    signer = pades.load_user_signer(ca.chain_pem(), ca.key_pem(), None)
+    out = tmp_path / "case.zip"
+    done = _bundle(log, out, pades.PdfSigning(tsas=[tsa.url], signer=signer))
+    assert done.timestamp_time is not None and "Zhang San" in done.signer_subject
+    report = verify_bundle(out, tsa_roots=[tsa_ca.root])
+    assert report.ok, report.problems
+    assert report.pdf["certificate"] == "user-supplied"
+    assert report.pdf["document_timestamps"][0]["trusted"]
+    assert _validate_stamp(_pdf(out), tsa_ca.root).trusted

@@ -60,6 +60,9 @@ def check(checker: Any, head: dict[str, Any], leaves: list[bytes]) -> None:
                 layout.TIMESTAMPS_DIR
             ):
                 raise ValueError("files outside timestamps/")
+            entry = record.get("entry")
+            if isinstance(entry, int) and not isinstance(entry, bool) and size > entry:
+                raise ValueError("a token over a head recorded after its own entry")
         except (ValueError, KeyError, TypeError) as exc:
             checker.problem("timestamp.invalid", where, str(exc))
             continue
