@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, stream_
 
 from evidence import keyring, model, timeutil
 from evidence.errors import Conflict, EvidenceError, InvalidInput, NotFound
-from server import accounts
+from server import accounts, write_turn
 from server.errors import ApiError, classify, error_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -212,12 +212,14 @@ def upload_events() -> tuple[Response, int]:
     appended = 0
     if drafts:
         try:
-            appended = len(log.append(list(drafts.values()), skip_duplicates=True, seqs=stored))
+            with write_turn():
+                appended = len(log.append(list(drafts.values()), skip_duplicates=True, seqs=stored))
         except (InvalidInput, Conflict):
             # One item the core refuses (a future time…): append the others one by one.
             for index, draft in drafts.items():
                 try:
-                    appended += len(log.append([draft], skip_duplicates=True, seqs=stored))
+                    with write_turn():
+                        appended += len(log.append([draft], skip_duplicates=True, seqs=stored))
                 except (InvalidInput, Conflict) as exc:
                     errors[index] = _item_error(exc)
     if appended:

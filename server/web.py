@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 
 from evidence import keyring, model, timeutil
 from evidence.errors import EvidenceError, WrongSecret
-from server import accounts
+from server import accounts, write_turn
 from server.api import client_address, entry_of, select_entries
 from server.errors import ApiError, classify
 from server.i18n import LANGUAGES, translator
@@ -263,7 +263,8 @@ def new_entry() -> Any:
             draft = model.make_draft(
                 kind, occurred, fields, tuple(attachments), source={"via": "web"}
             )
-            entry = log.append([draft])[0]
+            with write_turn():
+                entry = log.append([draft])[0]
         except EvidenceError as exc:
             error = str(exc)
         else:
