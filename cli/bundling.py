@@ -250,8 +250,8 @@ def verify(
                 f"  {words['entries']}: {one.entries}; {words['attachments']}: "
                 f"{one.attachments}; {words['files']}: {one.files}"
             )
-            _timestamp_lines(one, lang)
             _pdf_signature_lines(one, lang)
+            _timestamp_lines(one, lang)
             for problem in one.problems:
                 click.echo(f"  ✘ {title(problem.code, lang)} [{problem.code}]")
                 click.echo(f"      {words['where']}: {clean(problem.where, one_line=True)}")

@@ -398,7 +398,8 @@ def check_document_timestamp(
         raise ValueError("the document timestamp does not verify")
     if anchors and not status.trusted:
         raise ValueError("the TSA certificate does not lead to a trusted root (untrusted)")
-    return tsa_cert.subject.human_friendly, status.timestamp.astimezone(UTC)
+    name = tsa_cert.subject.native.get("common_name") or tsa_cert.subject.human_friendly
+    return str(name), status.timestamp.astimezone(UTC)
 
 
 def env_passphrase() -> str | None:

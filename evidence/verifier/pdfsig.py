@@ -100,8 +100,8 @@ def _check_pdf(checker: Any, data: bytes) -> None:
         return
     pdf: dict[str, Any] = {
         "signed": True,
-        "signer": cert.subject.human_friendly,
-        "issuer": cert.issuer.human_friendly,
+        "signer": str(cert.subject.native.get("common_name") or cert.subject.human_friendly),
+        "issuer": str(cert.issuer.native.get("common_name") or cert.issuer.human_friendly),
         "signing_time": _iso(signature.self_reported_timestamp),
         "certificate": "",
         "document_timestamps": [],
@@ -140,7 +140,7 @@ def _check_stamp(checker: Any, stamp: Any, number: int, last: bool) -> bool:
     report = checker.report
     anchors = list(getattr(checker, "tsa_roots", []) or [])
     tsa_cert = stamp.signer_cert
-    tsa = tsa_cert.subject.human_friendly
+    tsa = str(tsa_cert.subject.native.get("common_name") or tsa_cert.subject.human_friendly)
     roots = [_asn1(a) for a in anchors] if anchors else [tsa_cert]
     status = validate_pdf_timestamp(stamp, ValidationContext(trust_roots=roots))
     where = f"{layout.PDF} (document timestamp {number})"
