@@ -505,12 +505,11 @@ class Renderer:
         return Image(str(path), width=w * scale, height=h * scale)
 
     def _duration(self, path: Path | None, item: Item, events: dict[int, Any]) -> str:
-        import contextlib
-        import wave
+        from evidence.importers.audio import duration_seconds  # WAV, AMR, MP4/M4A, MP3
 
-        if path is not None:
-            with contextlib.suppress(Exception), wave.open(str(path)) as audio:
-                return f"{audio.getnframes() / audio.getframerate():.1f} s"
+        seconds = duration_seconds(path) if path is not None else None
+        if seconds is not None:
+            return f"{seconds:.1f} s"
         for seq in item.entries:
             entry = events.get(seq)
             if entry is not None and "duration" in entry.fields:
