@@ -247,6 +247,10 @@ def amendment_draft(
     if target.kind not in EVENT_KINDS:
         raise InvalidInput(f"entry {target.seq} is a correction; amend the original entry")
     clean = validate_fields(target.kind, changes, partial=True)
+    if target.kind == "fact" and clean:
+        # Amendments add or replace fields, never remove them: the fact as amended must
+        # still have what its kind needs (a debtor_zone its zone, an agreed_time its window).
+        _check_fact({**target.fields, **clean})
     if new_time is not None:
         clean["occurred_at"] = timeutil.format_canonical(new_time)
     if not clean and not attachments:

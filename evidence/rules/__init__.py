@@ -16,8 +16,9 @@ else the log's zone. Rule sets live in one module per jurisdiction (cn, us, uk).
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -96,7 +97,7 @@ def _build_context(
     zone_facts = [
         (at, str(fields["zone"]))
         for entry, at, fields in rows
-        if entry.kind == "fact" and fields.get("fact") == "debtor_zone"
+        if entry.kind == "fact" and fields.get("fact") == "debtor_zone" and fields.get("zone")
     ]
     timeline = ZoneTimeline(zone or log_zone, [] if zone else zone_facts)
     words = lexicon or lexicon_module.default()
@@ -333,15 +334,23 @@ def _when(event: Event) -> str:
 def _quotes(ctx: Context) -> tuple[Quote, ...]:
     """Two or three verbatim quotes: the borrower's tagged ones first, then the lexicon's."""
     candidates = [e for e in ctx.events if e.incoming and e.fields.get("said") and e.kind != "fact"]
+    # Most tagged signals first, then most signals, then the lowest entry number: popped
+    # from a heap, because only the first few of a whole log's events are ever taken.
+    weights = [
+        (-[*e.signals.values()].count(STATED), -len(e.signals), e.seq, index)
+        for index, e in enumerate(candidates)
+        if e.signals
+    ]
+    heapq.heapify(weights)
 
-    def weight(event: Event) -> tuple[int, int, int]:
-        stated = sum(1 for b in event.signals.values() if b == STATED)
-        return (-stated, -len(event.signals), event.seq)
+    def ranked() -> Iterator[Event]:
+        while weights:
+            yield candidates[heapq.heappop(weights)[3]]
+        yield from (e for e in candidates if not e.signals)
 
     chosen: list[Event] = []
     texts: set[str] = set()
-    ranked = sorted((e for e in candidates if e.signals), key=weight)
-    for event in ranked + [e for e in candidates if not e.signals]:
+    for event in ranked():
         text = str(event.fields["said"])
         if text in texts:
             continue  # the same words sent again are one quote

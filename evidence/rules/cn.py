@@ -67,7 +67,9 @@ class NightContact(Rule):
             if NIGHT_END <= clock < NIGHT_START:
                 continue
             agreed = ctx.facts_of("agreed_time", event)
-            if any(in_window(f.fields["window"], event.local) for f in agreed):
+            if any(
+                in_window(f.fields["window"], event.local) for f in agreed if "window" in f.fields
+            ):
                 continue
             found.append(Hit(event))
         return found

@@ -39,7 +39,8 @@ class UnreasonableTimeByRequest(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         found = []
         for event in ctx.contacts():
-            windows = [f.fields["window"] for f in ctx.facts_of("agreed_time", event)]
+            agreed = ctx.facts_of("agreed_time", event)
+            windows = [f.fields["window"] for f in agreed if "window" in f.fields]
             if windows and not any(in_window(w, event.local) for w in windows):
                 found.append(Hit(event))
         return found
