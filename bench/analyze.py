@@ -154,7 +154,7 @@ def breakdown(log) -> None:
          lambda: [replace(e, amended_by=(), retracted_by=None) for e in made]),
         ("UTF-8 decode + JSON scan (reading._document)",
          lambda: [reading._document(e) for e in encoded]),
-        ("reading.make_entry", lambda: [reading.make_entry(reading._document(e), b"")
+        ("reading._document + make_entry", lambda: [reading.make_entry(reading._document(e), b"")
                                         for e in encoded]),
         ("Log.entries() in all", lambda: log.entries()),
         ("rules.build_context (corrections, local time, lexicon)",
