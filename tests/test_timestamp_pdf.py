@@ -306,3 +306,26 @@ def test_user_certificate_with_a_document_timestamp(
     assert report.pdf["certificate"] == "user-supplied"
     assert report.pdf["document_timestamps"][0]["trusted"]
     assert _validate_stamp(_pdf(out), tsa_ca.root).trusted
+
+
+def test_a_silent_tsa_costs_one_timeout_then_the_next_is_tried(
+    log: Log, tsa: TestTsa, tmp_path: Path
+) -> None:
+    import socket
+    import time
+
+    populate(log)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts the connection, never answers
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/tsa"
+        started = time.monotonic()
+        done = _bundle(
+            log, tmp_path / "case.zip", pades.PdfSigning(tsas=[url, tsa.url], tsa_timeout=1.0)
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert done.timestamp_tsa == tsa.url and elapsed < 12  # not the default 15 s
+    assert verify_bundle(tmp_path / "case.zip").ok

@@ -79,6 +79,7 @@ class PdfSigning:
     tsas: Sequence[str] | None = None
     tsa_anchors: Sequence[x509.Certificate] = ()
     signer: UserSigner | None = None
+    tsa_timeout: float = 15.0  # seconds per request; a silent TSA costs this once, then the next
     # outcome
     signed_at: datetime | None = None
     signer_subject: str = ""
@@ -295,7 +296,7 @@ def signing_time(data: bytes) -> datetime | None:
 # --- the document timestamp ---------------------------------------------------------------------
 
 
-def _timestamper(url: str) -> Any:
+def _timestamper(url: str, timeout: float) -> Any:
     """A pyHanko TimeStamper posting through :func:`evidence.timestamps.http_post`."""
     import asyncio
 
@@ -306,7 +307,7 @@ def _timestamper(url: str) -> Any:
 
     class _Http(TimeStamper):
         async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-            data = await asyncio.to_thread(timestamps.http_post, url, req.dump())
+            data = await asyncio.to_thread(timestamps.http_post, url, req.dump(), timeout)
             try:
                 return tsp.TimeStampResp.load(data, strict=True)
             except ValueError as exc:
@@ -339,7 +340,7 @@ def _document_timestamp(data: bytes, settings: PdfSigning) -> bytes:
     for url in urls:
         try:
             with quiet():  # pyHanko logs a failed path with a traceback: the note says it
-                stamped = _stamp_with(data, url)
+                stamped = _stamp_with(data, url, settings.tsa_timeout)
                 tsa, when = check_document_timestamp(stamped, settings.tsa_anchors)
         except Exception as exc:  # a TSA's failure never fails the bundle
             failures.append(_reason(url, exc))
@@ -365,12 +366,12 @@ def _reason(url: str, exc: Exception) -> str:
     return f"the TSA {url}: {detail}"
 
 
-def _stamp_with(data: bytes, url: str) -> bytes:
+def _stamp_with(data: bytes, url: str, timeout: float) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-    stamper = signers.PdfTimeStamper(_timestamper(url), field_name=TIMESTAMP_FIELD)
+    stamper = signers.PdfTimeStamper(_timestamper(url, timeout), field_name=TIMESTAMP_FIELD)
     return stamper.timestamp_pdf(writer, "sha256").getvalue()
 
 
