@@ -168,17 +168,11 @@ def breakdown(log) -> None:
                                                                     context)),
         ("rules.report in all (context, 14 rules, summary)", lambda: rules.report(entries, "cn")),
     ]  # fmt: skip
-    print(f"  breakdown over {count:,} entries (best of 3, µs/entry; indented: not on the path):")
+    print(f"  breakdown over {count:,} entries (best of 3, µs of CPU time per entry; "
+          "indented: not on the path):")  # fmt: skip
     for label, step in steps:
-        best = min(timed(lambda _log, step=step: step(), log)[0] for _ in range(3))
+        best = min(timed_cpu(lambda _log, step=step: step(), log)[1] for _ in range(3))
         print(f"    {label:<58} {best / count * 1e6:7.1f}")
-
-
-def timed(function, log) -> tuple[float, int]:
-    gc.collect()
-    start = time.perf_counter()
-    result = function(log)
-    return time.perf_counter() - start, result
 
 
 def timed_cpu(function, log) -> tuple[float, float]:
