@@ -118,7 +118,7 @@ def bundle(
     $EVIDENCE_TSA) when one answers.
     """
     from evidence import timeutil
-    from evidence.bundle import Options, build_bundle, pades
+    from evidence.bundle import Options, build_bundle
     from evidence.errors import Conflict
 
     if out.exists() and not force:
@@ -135,9 +135,9 @@ def bundle(
         purpose=purpose,
         jurisdiction=jurisdiction,
         complaint=complaint,
+        pdf_signing=signing,
     )
-    with pades.configured(signing):
-        result = build_bundle(log, out, options)
+    result = build_bundle(log, out, options)
     click.echo(
         f"Wrote {out}: {result.entries} entries ({result.events} events), "
         f"{result.attachments} attachments, a PDF of {result.pages} pages, "

@@ -14,7 +14,7 @@ import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evidence.bundle.selection import Options, Selection, select_entries
 
@@ -110,7 +110,7 @@ def _build(
         )
         pdf_path = folder / layout.PDF
         pages = pdf.render(pdf_path, document, font)
-        signed = _sign_pdf(log, pdf_path)
+        signed = _sign_pdf(log, pdf_path, options.pdf_signing)
         disclosures = log.disclose(selection.seqs)
 
         def fill(archive: object) -> None:
@@ -267,11 +267,11 @@ def _add_stamps(writer: object, stamps: list, tree: object, log_id: str) -> None
     writer.add(layout.TIMESTAMPS, records)  # type: ignore[attr-defined]
 
 
-def _sign_pdf(log: Log, path: Path) -> str | None:
+def _sign_pdf(log: Log, path: Path, settings: Any = None) -> str | None:
     """Sign the PDF (PAdES, pyHanko) when pyHanko is installed; return "pades" or None."""
     from evidence.bundle import pades
 
     if not pades.available():
         return None
-    pades.sign_pdf(path, *pades.log_certificate(log))
+    pades.sign_pdf(path, *pades.log_certificate(log), settings)
     return "pades"

@@ -274,7 +274,12 @@ def sign_pdf(
     )
     with path.open("rb") as source:
         writer = IncrementalPdfFileWriter(source, strict=False)
-        data = signers.sign_pdf(writer, meta, signer=signer).getvalue()
+        # Room for the signature given up front: otherwise pyHanko signs once more only to
+        # measure it (a third of the signing time for a small bundle).
+        reserved = 8192 + 2 * sum(
+            len(c.public_bytes(serialization.Encoding.DER)) for c in (cert, *chain)
+        )
+        data = signers.sign_pdf(writer, meta, signer=signer, bytes_reserved=reserved).getvalue()
     settings.signed_at = signing_time(data)
     settings.signer_subject = cert.subject.rfc4514_string()
     data = _document_timestamp(data, settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evidence.errors import InvalidInput
 from evidence.model import CORRECTION_KINDS, RECORD_KINDS, Entry
@@ -37,6 +37,9 @@ class Options:
     purpose: str = "complaint"
     jurisdiction: str = "cn"  # whose collection-conduct rules the findings section applies
     complaint: str | None = None  # a complaint target: add its draft as complaint.txt
+    # How the PDF is signed and timestamped (evidence.bundle.pades.PdfSigning); it also
+    # reports what happened. None: the log's own certificate, settings from pades.configured.
+    pdf_signing: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.jurisdiction not in JURISDICTIONS:

@@ -34,10 +34,14 @@ TEMPLATE = """\
 5. 可信时间戳（RFC 3161，如有）：timestamps.jsonl 每行对应一个第三方时间戳令牌，
    timestamps/N.tsr 是令牌，timestamps/N.head.txt 是它所覆盖的树头文本。用时间戳机构
    （TSA）的根证书核对：
-       openssl ts -verify -token_in -in timestamps/N.tsr -data timestamps/N.head.txt \
+       openssl ts -verify -token_in -in timestamps/N.tsr -data timestamps/N.head.txt \\
            -CAfile TSA根证书.pem
    应显示 "Verification: OK"：该树头所覆盖的全部记录（序号小于 size）不晚于令牌时间已存在。
    该行的 consistency 证明此树头是本证据包树头的前缀（evidence verify 会核对）。
+6. evidence.pdf 带有 PAdES 签名，并可能带有文档时间戳（RFC 3161），PDF 阅读器会显示。
+   用 TSA 根证书核对其证书链：
+       evidence verify 本文件.zip --tsa-root TSA根证书.pem
+   不提供 --tsa-root 时报告为“未对照信任锚核对”。
 未包含在本证据包中的记录只以加盐承诺值出现在 commitments.txt 中，不泄露任何内容。
 evidence.pdf 是上述数据的可读呈现；具有证明力的是 entries.jsonl 与附件原始文件。
 
@@ -67,11 +71,15 @@ evidence.pdf 是上述数据的可读呈现；具有证明力的是 entries.json
 5. Trusted timestamps (RFC 3161, when present): each line of timestamps.jsonl is a third
    party's token; timestamps/N.tsr is the token, timestamps/N.head.txt the head it is over.
    With the time-stamping authority's (TSA's) root certificate:
-       openssl ts -verify -token_in -in timestamps/N.tsr -data timestamps/N.head.txt \
+       openssl ts -verify -token_in -in timestamps/N.tsr -data timestamps/N.head.txt \\
            -CAfile tsa-root.pem
    It must print "Verification: OK": every entry that head covers (seq below its size)
    existed no later than the token's time. The line's consistency proof shows that head is
    a prefix of this bundle's head (evidence verify checks it).
+6. evidence.pdf carries a PAdES signature and may carry a document timestamp (RFC 3161);
+   PDF readers show both. To check the TSA chains against the TSA's root:
+       evidence verify this.zip --tsa-root tsa-root.pem
+   Without --tsa-root they are reported as not checked against a trust anchor.
 Entries not in this bundle appear only as salted commitments in commitments.txt, which
 reveal nothing. evidence.pdf is a readable rendering; what is proven is entries.jsonl and
 the original attachment files.
