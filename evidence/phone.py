@@ -53,7 +53,9 @@ def normalize(raw: str, region: str = DEFAULT_REGION) -> dict[str, Any]:
     return dict(_normalize(raw, region))
 
 
-@lru_cache(maxsize=4096)
+# Rotating collectors mean thousands of numbers, each written several ways (spaces, +86,
+# dashes); a large import has 5,000 or more forms, which a smaller cache keeps evicting.
+@lru_cache(maxsize=32768)
 def _normalize(raw: str, region: str) -> tuple[tuple[str, Any], ...]:
     result: dict[str, Any] = {"raw": raw}
     compact = _FORMATTING.sub("", raw.strip())
