@@ -114,7 +114,7 @@ def test_selection_and_platform_as_the_cli_does(alice, tmp_path) -> None:
     ]
     content = fx.write_sms_xml(tmp_path / "sms.xml", messages).read_bytes()
     query = (
-        "keywords=逾期&numbers=13800130003&platform=13800130001%3D某贷"
+        "keywords=逾期&numbers=13800130003%2C%20某快递&platform=13800130001%3D某贷"
         "&since=2025-03-01&until=2025-03-31"
     )
     body = send(alice, content, query).get_json()
@@ -123,10 +123,11 @@ def test_selection_and_platform_as_the_cli_does(alice, tmp_path) -> None:
         "neither a listed number nor a keyword": 1,
         "after --until": 1,
     }
-    assert body["by_platform"] == {"某贷": 1, "(no platform)": 1}
+    assert body["by_platform"] == {"某贷": 1, "某快递": 1}
     kept = {e["fields"]["said"]: e for e in entries(alice) if e["kind"] == "sms"}
     assert set(kept) == {"【某贷】您已逾期，请今日还款", "快递到了"}
     assert kept["【某贷】您已逾期，请今日还款"]["fields"]["platform"] == "某贷"
+    assert kept["快递到了"]["fields"]["platform"] == "某快递"  # "NUMBER, PLATFORM" as in --numbers
 
 
 def test_rejected_records_come_with_where_and_why(alice, tmp_path) -> None:
