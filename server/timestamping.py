@@ -55,6 +55,12 @@ def configure(app: Flask) -> None:
     )
 
 
+def pdf_settings() -> tuple[list[str], list[Any]]:
+    """The app's TSA URLs and trust anchors, for the bundle PDF's document timestamp."""
+    stamper: _Stamper | None = current_app.extensions.get("evidence.timestamps")
+    return (list(stamper.urls), list(stamper.anchors)) if stamper is not None else ([], [])
+
+
 def after_upload(log: Any) -> None:
     """Start a timestamp of ``log``'s head if it is due (never raises, never waits)."""
     stamper: _Stamper | None = current_app.extensions.get("evidence.timestamps")
@@ -75,8 +81,12 @@ def wait(app: Flask, timeout: float = 30.0) -> None:
 
 def _clean(error: BaseException) -> str:
     """An error's message for the server log: one line, no user:password@ in URLs."""
-    text = _USERINFO.sub("//", str(error)).replace("\n", " ")
-    return f"{type(error).__name__}: {text[:500]}"
+    return f"{type(error).__name__}: {loggable(str(error))}"
+
+
+def loggable(text: str) -> str:
+    """``text`` for the server log: one line, no user:password@ in URLs, bounded."""
+    return _USERINFO.sub("//", text).replace("\n", " ")[:500]
 
 
 class _Stamper:
