@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from reportlab.lib import colors
 from reportlab.platypus import Flowable
@@ -30,8 +30,9 @@ MAX_CONTENT_LINES = 40
 BLOCK = 150
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
+    """One drawn line (a tuple: a chronology of 100,000 entries has half a million)."""
+
     text: str
     size: float
     color: Any = colors.black

@@ -67,11 +67,21 @@ class ZipWriter:
         info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
         sha = hashlib.sha256()
         size = 0
+        pending: list[bytes] = []
+        held = 0
         with self.archive.open(info, "w", force_zip64=True) as member:
             for chunk in chunks:
                 sha.update(chunk)
                 size += len(chunk)
-                member.write(chunk)
+                # Many small chunks (a line per entry) are written together: one compressor
+                # call per line would cost more than the compression itself.
+                pending.append(chunk)
+                held += len(chunk)
+                if held >= _CHUNK:
+                    member.write(b"".join(pending))
+                    pending, held = [], 0
+            if pending:
+                member.write(b"".join(pending))
         self.files.append({"path": name, "size": size, "sha256": sha.hexdigest()})
 
     def finish(
