@@ -9,7 +9,7 @@ import click
 
 from cli import context
 from cli.context import store_options
-from cli.record import ATTACH
+from cli.record import ATTACH, FACT_NAMES
 
 FIELD_OPTIONS = [
     click.option("--platform"),
@@ -27,6 +27,11 @@ FIELD_OPTIONS = [
     click.option("--relation"),
     click.option("--location"),
     click.option("--people"),
+    # A fact's own fields (the model checks that the amended fact stays complete).
+    click.option("--fact", type=click.Choice(FACT_NAMES), help="fact entries: which fact it is."),
+    click.option("--window", help="agreed_time: the agreed daily hours, e.g. 20:00-21:00."),
+    click.option("--zone", help="debtor_zone: the time zone, e.g. America/New_York."),
+    click.option("--written/--not-written", default=None, help="cease_request: in writing?"),
 ]
 
 

@@ -50,6 +50,9 @@ DIRECTION = click.option(
     help="incoming (default for calls and SMS) or outgoing.",
 )
 
+# evidence.model.FACTS, written out so that `evidence --help` needs no core import.
+FACT_NAMES = ["agreed_time", "contact_refused", "cease_request", "conversation", "debtor_zone"]
+
 KIND_OPTIONS: dict[str, list[Callable[..., Any]]] = {
     "call": [
         click.option("--number", required=True, help="The calling number, as shown."),
@@ -82,9 +85,7 @@ KIND_OPTIONS: dict[str, list[Callable[..., Any]]] = {
         click.option(
             "--fact",
             required=True,
-            type=click.Choice(
-                ["agreed_time", "contact_refused", "cease_request", "conversation", "debtor_zone"]
-            ),
+            type=click.Choice(FACT_NAMES),
             help="What you are recording (see `evidence analyze`).",
         ),
         click.option("--window", help="agreed_time: the agreed daily hours, e.g. 20:00-21:00."),

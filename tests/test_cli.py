@@ -225,6 +225,18 @@ def test_retract_twice_is_a_conflict(evidence: Evidence) -> None:
     assert "already retracted by entry 1" in result.output
 
 
+def test_amend_changes_a_facts_own_fields_and_keeps_it_complete(evidence: Evidence) -> None:
+    evidence.init()
+    evidence("log", "fact", "--fact", "agreed_time", "--window", "20:00-21:00")
+    evidence("amend", "0", "--window", "21:00-22:00", "--reason", "the agreed hour moved")
+    assert '"amended_by": [\n    1\n  ]' in evidence("show", "0", "--json").output
+    assert "21:00-22:00" in evidence("show", "1", "--json").output
+    before = evidence.rows()
+    result = evidence("amend", "0", "--fact", "debtor_zone", "--reason", "x", code=ExitCode.USAGE)
+    assert "needs zone" in result.output
+    assert evidence.rows() == before  # refused: nothing appended
+
+
 def test_collector_text_cannot_drive_the_terminal(evidence: Evidence) -> None:
     evidence.init()
     hostile = "还钱\x1b[2J\x1b]0;owned\x07\u202etxt.exe"
