@@ -37,6 +37,7 @@ _STORED = (
     ".mov",
 )
 _CHUNK = 1024 * 1024
+_LEVEL_FIELD = "compress_level" if hasattr(zipfile.ZipInfo, "compress_level") else "_compresslevel"
 
 
 def file_chunks(path: Path) -> Iterator[bytes]:
@@ -65,6 +66,9 @@ class ZipWriter:
         info.external_attr = 0o644 << 16
         stored = name.lower().endswith(_STORED)
         info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+        # zlib's fastest level: the text members (proofs, entries, CSV) come out about a
+        # tenth larger and several times faster. Python 3.13 names the field compress_level.
+        setattr(info, _LEVEL_FIELD, 1)
         sha = hashlib.sha256()
         size = 0
         pending: list[bytes] = []

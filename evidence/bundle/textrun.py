@@ -54,7 +54,7 @@ class LineWriter:
         self._size = 0.0
         self._subset = -1
         self._color: Any = None
-        self._names: dict[int, str] = {}
+        self._tf: dict[tuple[int, float], str] = {}
 
     def line(self, x: float, y: float, text: str, size: float, color: Any) -> None:
         ops = self._ops
@@ -66,24 +66,29 @@ class LineWriter:
             self._size = size
             self._subset = -1  # Tf carries the size: the next run sets both
         ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
-        for subset, chunk in self._runs(text):
-            if subset != self._subset:
-                self._subset = subset
-                ops.append(f"{self._name(subset)} {size:.2f} Tf")
-            ops.append(f"({chunk}) Tj")
+        if not self._subset_of.keys() >= set(text):
+            self._assign(text)
+        code_of = self._code_of.__getitem__
+        current = self._subset
+        # groupby and map with dict lookups as the key run in C: no Python loop per character.
+        for subset, run in groupby(text, self._subset_of.__getitem__):
+            if subset != current:
+                current = subset
+                ops.append(self._select(subset, size))
+            ops.append("(" + "".join(map(code_of, run)) + ") Tj")
+        self._subset = current
 
     def getCode(self) -> str:  # the name canvas.drawText calls
         return " ".join([*self._ops, "ET Q"])
 
-    def _runs(self, text: str) -> list[tuple[int, str]]:
-        if not self._subset_of.keys() >= set(text):
-            self._assign(text)
-        code_of = self._code_of.__getitem__
-        # groupby and map with dict lookups as the key run in C: no Python loop per character.
-        return [
-            (subset, "".join(map(code_of, run)))
-            for subset, run in groupby(text, self._subset_of.__getitem__)
-        ]
+    def _select(self, subset: int, size: float) -> str:
+        """The Tf operator for a subset at a size (made once per pair)."""
+        key = (subset, size)
+        op = self._tf.get(key)
+        if op is None:
+            name = self._font.getSubsetInternalName(subset, self._doc)
+            op = self._tf[key] = f"{name} {size:.2f} Tf"
+        return op
 
     def _assign(self, text: str) -> None:
         """Let the font assign codes to new characters, in order of appearance as it would."""
@@ -92,12 +97,6 @@ class LineWriter:
                 ((subset, code),) = self._font.splitString(char, self._doc)
                 self._subset_of[char] = subset
                 self._code_of[char] = _ESCAPED[code[0]]
-
-    def _name(self, subset: int) -> str:
-        name = self._names.get(subset)
-        if name is None:
-            name = self._names[subset] = self._font.getSubsetInternalName(subset, self._doc)
-        return name
 
 
 class ReportlabLines:
