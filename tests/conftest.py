@@ -115,3 +115,16 @@ def tamper(store: Store, statement: str, **params: Any) -> None:
             conn.execute(text(statement), params)
             for _name, sql in triggers:
                 conn.execute(text(sql))
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """A server app on this test's store; a module that needs other settings defines its own."""
+    from tests.serverfixtures import app_for
+
+    yield from app_for(database_url, tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -6,17 +6,7 @@ import hashlib
 
 import pytest
 
-from tests.serverfixtures import PASSWORD, ApiUser, app_for, assert_error, call_event
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from tests.serverfixtures import PASSWORD, ApiUser, assert_error, call_event
 
 
 @pytest.fixture

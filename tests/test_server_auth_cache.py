@@ -12,17 +12,7 @@ import pytest
 
 from evidence.accounts import _UnlockedLogs
 from evidence.ledger import Store
-from tests.serverfixtures import PASSWORD, ApiUser, WebUser, app_for, assert_error, call_event
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from tests.serverfixtures import PASSWORD, ApiUser, WebUser, assert_error, call_event
 
 
 @pytest.fixture

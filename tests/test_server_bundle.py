@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from evidence.verifier import verify_bundle
-from tests.serverfixtures import ApiUser, WebUser, app_for, assert_error, call_event
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from tests.serverfixtures import ApiUser, WebUser, assert_error, call_event
 
 
 def _verify(response, tmp_path):

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.serverfixtures import ApiUser, WebUser, app_for, assert_error, call_event
+from tests.serverfixtures import ApiUser, WebUser, assert_error, call_event
 from tests.test_server_web import HOSTILE, _log
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

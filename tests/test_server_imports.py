@@ -10,17 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests import importfixtures as fx
-from tests.serverfixtures import ApiUser, app_for, assert_error
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from tests.serverfixtures import ApiUser, assert_error
 
 
 @pytest.fixture

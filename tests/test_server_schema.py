@@ -17,12 +17,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from server.openapi import document
-from tests.serverfixtures import PASSWORD, ApiUser, WebUser, app_for, assert_error, call_event
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
+from tests.serverfixtures import PASSWORD, ApiUser, WebUser, assert_error, call_event
 
 
 @pytest.fixture

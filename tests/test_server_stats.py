@@ -6,18 +6,8 @@ import re
 
 import pytest
 
-from tests.serverfixtures import WebUser, app_for
+from tests.serverfixtures import WebUser
 from tests.test_server_web import HOSTILE, _log
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

@@ -7,19 +7,9 @@ import re
 
 import pytest
 
-from tests.serverfixtures import PASSWORD, WebUser, app_for
+from tests.serverfixtures import PASSWORD, WebUser
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

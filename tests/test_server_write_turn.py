@@ -10,12 +10,7 @@ import time
 import pytest
 
 import server
-from tests.serverfixtures import ApiUser, app_for, call_event
-
-
-@pytest.fixture
-def app(database_url, tmp_path):
-    yield from app_for(database_url, tmp_path)
+from tests.serverfixtures import ApiUser, call_event
 
 
 def _held_for(app, seconds: float, holding: threading.Event) -> None:
