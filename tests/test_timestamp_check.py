@@ -9,14 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from evidence import model, timestamps, timeutil
 from evidence.ledger import Log
 from evidence.verify_store import TimestampCheck, check_log
 from tests import tsafixtures
 from tests.bundlefixtures import draft
+from tests.clifixtures import PASSPHRASE, Evidence
 from tests.tsafixtures import TestCa, TestTsa, tamper_token
 
 tsa = tsafixtures.tsa
@@ -110,23 +109,9 @@ def test_first_failing_token_comes_first(filled: Log, tsa_ca: TestCa) -> None:
 
 
 def test_cli_check_names_the_bad_token(tmp_path: Path, database_url: str, tsa: TestTsa) -> None:
-    env = {
-        "EVIDENCE_STORE": str(tmp_path / "store"),
-        "EVIDENCE_PASSPHRASE": "test passphrase",
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "EVIDENCE_DATABASE_URL": database_url if database_url.startswith("postgresql") else "",
-        "EVIDENCE_TSA": "",
-        "EVIDENCE_TSA_CA": "",
-    }
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(cli, list(args), env=env)
-        assert result.exit_code == code, (result.output, result.exception)
-        assert "Traceback" not in result.output
-        return result
-
+    evidence = Evidence(tmp_path, database_url)
+    evidence.env.update(EVIDENCE_TSA="", EVIDENCE_TSA_CA="")  # no TSA from the environment
+    run = evidence
     run("init", "--kdf-memory", "8")
     run("log", "call", "--number", "13800138000", "--at", "2026-11-20 23:15")
     run("timestamp", "--tsa", tsa.url)
@@ -140,11 +125,11 @@ def test_cli_check_names_the_bad_token(tmp_path: Path, database_url: str, tsa: T
     from cli import context
     from evidence.ledger import Store
 
-    where = context.location(tmp_path / "store", env["EVIDENCE_DATABASE_URL"] or None, None)
-    store = Store.open(where.url, tmp_path / "store" / "blobs")
+    where = context.location(evidence.store, evidence.database_url, None)
+    store = Store.open(where.url, evidence.store / "blobs")
     try:
         (log_id,) = store.log_ids()
-        log = store.unlock(log_id, "test passphrase")
+        log = store.unlock(log_id, PASSPHRASE)
         seq = _record(log, tamper_token(_token(tsa.ca, log.head())))
     finally:
         store.close()

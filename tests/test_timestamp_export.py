@@ -7,13 +7,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from evidence import model, timestamps, timeutil
 from evidence.ledger import Log
 from tests import tsafixtures
 from tests.bundlefixtures import draft
+from tests.clifixtures import Evidence
 from tests.tsafixtures import TestCa, TestTsa, tamper_token
 
 tsa = tsafixtures.tsa
@@ -104,23 +103,9 @@ def test_openssl_checks_exported_tokens(stamped: Log, tsa_ca: TestCa, tmp_path: 
 
 
 def test_cli_export(tmp_path: Path, database_url: str, tsa: TestTsa) -> None:
-    env = {
-        "EVIDENCE_STORE": str(tmp_path / "store"),
-        "EVIDENCE_PASSPHRASE": "test passphrase",
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "EVIDENCE_DATABASE_URL": database_url if database_url.startswith("postgresql") else "",
-        "EVIDENCE_TSA": "",
-        "EVIDENCE_TSA_CA": "",
-    }
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0):
-        result = runner.invoke(cli, list(args), env=env)
-        assert result.exit_code == code, (result.output, result.exception)
-        assert "Traceback" not in result.output
-        return result
-
+    evidence = Evidence(tmp_path, database_url)
+    evidence.env.update(EVIDENCE_TSA="", EVIDENCE_TSA_CA="")  # no TSA from the environment
+    run = evidence
     run("init", "--kdf-memory", "8")
     run("log", "call", "--number", "13800138000", "--at", "2026-11-20 23:15")
     run("timestamp", "--tsa", tsa.url)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from tests.bundlefixtures import rewrite
-from tests.test_cli import Evidence
+from tests.clifixtures import Evidence
 
 
 @pytest.fixture
