@@ -54,9 +54,9 @@ if TYPE_CHECKING:
 @click.option(
     "--jurisdiction",
     type=click.Choice(["cn", "us", "uk"]),
-    default="cn",
-    show_default=True,
-    help="Whose collection-conduct rules the PDF's findings section applies.",
+    default=None,
+    help="Whose collection-conduct rules the PDF's findings section applies (default cn); "
+    "given, the --with-complaint draft applies them too (else the recipient's own).",
 )
 @click.option(
     "--with-complaint",
@@ -103,7 +103,7 @@ def bundle(
     title: str,
     borrower: str,
     purpose: str,
-    jurisdiction: str,
+    jurisdiction: str | None,
     complaint: str | None,
     tsas: tuple[str, ...],
     tsa_ca: Path | None,
@@ -133,8 +133,9 @@ def bundle(
         title=title,
         borrower=borrower,
         purpose=purpose,
-        jurisdiction=jurisdiction,
+        jurisdiction=jurisdiction or "cn",
         complaint=complaint,
+        complaint_jurisdiction=jurisdiction,
         pdf_signing=signing,
     )
     result = build_bundle(log, out, options)

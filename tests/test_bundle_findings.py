@@ -142,3 +142,26 @@ def test_cli_bundle_has_the_options() -> None:
 
     result = CliRunner().invoke(cli, ["bundle", "--help"])
     assert "--with-complaint" in result.output and "--jurisdiction" in result.output
+
+
+@pytest.mark.parametrize(
+    ("complaint_jurisdiction", "cited", "not_cited"),
+    [(None, "CN-", "US-"), ("us", "US-", "CN-")],
+)
+def test_complaint_follows_an_explicit_jurisdiction(
+    log: Log, tmp_path: Path, complaint_jurisdiction, cited: str, not_cited: str
+) -> None:
+    populate(log)
+    out = tmp_path / "case.zip"
+    options = Options(
+        lang="en",
+        jurisdiction=complaint_jurisdiction or "cn",
+        complaint="12378",
+        complaint_jurisdiction=complaint_jurisdiction,
+    )
+    build_bundle(log, out, options)
+    with zipfile.ZipFile(out) as archive:
+        letter = archive.read("complaint.txt").decode("utf-8")
+    assert cited in letter and not_cited not in letter
+    assert ("Judged under the rules of" in letter) == (complaint_jurisdiction is not None)
+    assert verify_bundle(out).ok

@@ -36,10 +36,12 @@ def report(
 
 
 def complaint(everything: Sequence[Entry], selection: Selection, options: Options) -> bytes:
-    """The draft complaint for ``options.complaint`` (its own jurisdiction), as UTF-8."""
+    """The draft complaint for ``options.complaint``, as UTF-8: under the recipient's own
+    rule set unless ``options.complaint_jurisdiction`` names another (the draft says so)."""
     from evidence.rules import complaint as drafting
 
     target = options.complaint or ""
     lang = "en" if target == "cfpb" else options.lang
-    found = report(everything, selection, options, drafting.JURISDICTION[target])
+    rule_set = options.complaint_jurisdiction or drafting.JURISDICTION[target]
+    found = report(everything, selection, options, rule_set)
     return drafting.draft(found, target, lang).encode("utf-8")

@@ -37,13 +37,17 @@ class Options:
     purpose: str = "complaint"
     jurisdiction: str = "cn"  # whose collection-conduct rules the findings section applies
     complaint: str | None = None  # a complaint target: add its draft as complaint.txt
+    # The rule set the complaint draft applies; None: the recipient's own (12378 → cn,
+    # cfpb → us), as `evidence complaint` does without --jurisdiction.
+    complaint_jurisdiction: str | None = None
     # How the PDF is signed and timestamped (evidence.bundle.pades.PdfSigning); it also
     # reports what happened. None: the log's own certificate, settings from pades.configured.
     pdf_signing: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        if self.jurisdiction not in JURISDICTIONS:
-            raise InvalidInput(f"jurisdiction must be one of {', '.join(JURISDICTIONS)}")
+        for chosen in (self.jurisdiction, self.complaint_jurisdiction or self.jurisdiction):
+            if chosen not in JURISDICTIONS:
+                raise InvalidInput(f"jurisdiction must be one of {', '.join(JURISDICTIONS)}")
         if self.complaint is not None and self.complaint not in COMPLAINT_TARGETS:
             raise InvalidInput(f"complaint must be one of {', '.join(COMPLAINT_TARGETS)}")
         if self.lang not in LANGUAGES:
