@@ -25,6 +25,7 @@ from evidence.errors import InvalidInput
 from evidence.ledger import Log
 from evidence.verifier import verify_bundle
 from tests.bundlefixtures import codes, populate, rewrite
+from tests.tsafixtures import root_certificate
 
 pytest.importorskip("pyhanko")
 
@@ -123,21 +124,7 @@ class SigningCa:
     def __init__(self, days: int = 365, start: datetime | None = None, rsa_key: bool = False):
         now = start or datetime.now(UTC)
         self.root_key = ec.generate_private_key(ec.SECP256R1())
-        self.root = (
-            x509.CertificateBuilder()
-            .subject_name(_name("Evidence Test Signing CA"))
-            .issuer_name(_name("Evidence Test Signing CA"))
-            .public_key(self.root_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                critical=True,
-            )
-            .sign(self.root_key, hashes.SHA256())
-        )
+        self.root = root_certificate(self.root_key, "Evidence Test Signing CA", now)
         self.key = (
             rsa.generate_private_key(public_exponent=65537, key_size=2048)
             if rsa_key

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from asn1crypto import algos, cms, core, tsp
@@ -26,6 +27,25 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
+def root_certificate(key: Any, name: str, now: datetime) -> x509.Certificate:
+    """A self-signed CA certificate for ``key`` (cert and CRL signing), valid ten years."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(name))
+        .issuer_name(_name(name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+
+
 class TestCa:
     """A root CA and a TSA certificate it issued (RSA 2048, SHA-256)."""
 
@@ -34,21 +54,7 @@ class TestCa:
     def __init__(self, name: str = "Evidence Test Root CA", eku: bool = True) -> None:
         now = datetime.now(UTC)
         self.root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.root = (
-            x509.CertificateBuilder()
-            .subject_name(_name(name))
-            .issuer_name(_name(name))
-            .public_key(self.root_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                critical=True,
-            )
-            .sign(self.root_key, hashes.SHA256())
-        )
+        self.root = root_certificate(self.root_key, name, now)
         self.tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         builder = (
             x509.CertificateBuilder()
