@@ -78,6 +78,24 @@ _ENCODER = json.JSONEncoder(
 )
 
 
+def _chunk_encoder() -> Any:
+    """The C encoder behind ``_ENCODER``, built once.
+
+    ``JSONEncoder.encode`` builds a new one on every call, which costs as much as
+    encoding a small object. The circular-reference check is off: values reach it
+    only after :func:`_plain` or :func:`_check` walked them, and a cycle makes
+    both fail first. ``None`` when the C accelerator is missing.
+    """
+    make = json.encoder.c_make_encoder
+    if make is None:  # pragma: no cover - CPython always has it
+        return None
+    return make(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",",
+                True, False, False)  # fmt: skip
+
+
+_CHUNKS = _chunk_encoder()
+
+
 def encode(value: Any) -> bytes:
     """Return the canonical UTF-8 bytes of ``value`` (RFC 8785 subset)."""
     try:
@@ -96,7 +114,9 @@ def encode_text(value: Any, path: str = "$") -> str:
     """
     if not _plain(value):
         _check(value, path)
-    return _ENCODER.encode(value)
+    if _CHUNKS is None:  # pragma: no cover - CPython always has the C accelerator
+        return _ENCODER.encode(value)
+    return "".join(_CHUNKS(value, 0))
 
 
 def decode(data: bytes) -> Any:

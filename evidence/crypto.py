@@ -41,7 +41,7 @@ def sha256(data: bytes) -> bytes:
 
 def keyed_hash(key: bytes, data: bytes) -> bytes:
     """HMAC-SHA-256: names that reveal nothing without the key."""
-    return hmac.new(key, data, hashlib.sha256).digest()
+    return hmac.digest(key, data, "sha256")
 
 
 def derive_subkey(key: bytes, purpose: str, context: bytes = b"") -> bytes:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Dialect, Engine, func, insert, select
+from sqlalchemy import Connection, Dialect, Engine, bindparam, func, insert, select
 
 from evidence import crypto, hashing, keyring, merkle, model, reading, timeutil
 from evidence.entry_bytes import EntryEncoder
@@ -77,6 +77,32 @@ def _insert_entries(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         index = [_ENTRY_COLUMNS.index(name) for name in order]
         params = [tuple(row[i] for i in index) for row in rows]
     conn.exec_driver_sql(statement, params)
+
+
+@lru_cache(maxsize=64)
+def _dedup_query(dialect: Dialect, count: int) -> tuple[str, tuple[str, ...] | None]:
+    """The lookup of ``count`` dedup digests, compiled once per dialect and count."""
+    names = [f"d{i}" for i in range(count)]
+    query = select(entries.c.dedup, entries.c.seq).where(
+        entries.c.log_id == bindparam("log_id"),
+        entries.c.dedup.in_([bindparam(name) for name in names]),
+    )
+    compiled = query.compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ()) if compiled.positional else None
+
+
+def _dedup_rows(conn: Connection, log_id: str, digests: list[bytes]) -> list[tuple[bytes, int]]:
+    """``(dedup, seq)`` of the entries holding these dedup digests.
+
+    Compiled once and sent to the driver as it is: an expanding ``IN`` is rendered
+    anew by SQLAlchemy on every execution, which cost as much as the lookup itself
+    (one per batch of an import).
+    """
+    statement, order = _dedup_query(conn.dialect, len(digests))
+    values: dict[str, Any] = {f"d{i}": digest for i, digest in enumerate(digests)}
+    values["log_id"] = log_id
+    params: Any = values if order is None else tuple(values[name] for name in order)
+    return [(bytes(d), s) for d, s in conn.exec_driver_sql(statement, params)]
 
 
 @dataclass(frozen=True)
@@ -437,24 +463,12 @@ class Log:
 
     def seqs_for_dedup_keys(self, keys: Iterable[str]) -> dict[str, int]:
         """The entry holding each of ``keys`` (so a retried upload gets the same answer)."""
-        by_digest = {self.dedup_digest(k): k for k in keys}
-        found: dict[str, int] = {}
-        digests = list(by_digest)
         with self.store.engine.connect() as conn:
-            for start in range(0, len(digests), _IN_BATCH):
-                rows = conn.execute(
-                    select(entries.c.dedup, entries.c.seq).where(
-                        entries.c.log_id == self.log_id,
-                        entries.c.dedup.in_(digests[start : start + _IN_BATCH]),
-                    )
-                )
-                found.update({by_digest[row.dedup]: row.seq for row in rows})
-        return found
+            return self._existing(conn, {k: self.dedup_digest(k) for k in keys})
 
     def existing_dedup_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` are already in the log (for dry runs and import summaries)."""
-        with self.store.engine.connect() as conn:
-            return set(self._existing(conn, {k: self.dedup_digest(k) for k in keys}))
+        return set(self.seqs_for_dedup_keys(keys))
 
     def _existing(self, conn: Any, digests_by_key: dict[str, bytes]) -> dict[str, int]:
         """The seq of the entry holding each of the keys already in the log."""
@@ -463,12 +477,8 @@ class Log:
         digests = list(by_digest)
         for start in range(0, len(digests), _IN_BATCH):
             chunk = digests[start : start + _IN_BATCH]
-            rows = conn.execute(
-                select(entries.c.dedup, entries.c.seq).where(
-                    entries.c.log_id == self.log_id, entries.c.dedup.in_(chunk)
-                )
-            )
-            found.update({by_digest[row.dedup]: row.seq for row in rows})
+            for digest, seq in _dedup_rows(conn, self.log_id, chunk):
+                found[by_digest[digest]] = seq
         return found
 
     def append(
@@ -485,8 +495,28 @@ class Log:
         the entry holding each draft's dedup key: made now, or already there (so a
         retried upload gets the same answer without a second lookup).
         """
+        made: list[Entry] = []
+        self._append(drafts, skip_duplicates, seqs, made)
+        return made
+
+    def append_new(self, drafts: Sequence[Draft], seqs: dict[str, int]) -> range:
+        """Append the drafts whose dedup key is not in the log yet; the seqs made.
+
+        What :meth:`append` does with ``skip_duplicates``, for bulk imports that need
+        only the outcome: ``seqs`` receives the entry holding each key, and no
+        :class:`Entry` is built for the caller (a sixth of the cost of appending).
+        """
+        return self._append(drafts, True, seqs, None)
+
+    def _append(
+        self,
+        drafts: Sequence[Draft],
+        skip_duplicates: bool,
+        seqs: dict[str, int] | None,
+        made: list[Entry] | None,
+    ) -> range:
         if not drafts:
-            return []
+            return range(0)
         log_id, zone_name = self.log_id, self.info.zone
         clock, seal, salt_bytes = self.store.clock, self._sealer.seal, hashing.SALT_BYTES
         encode = EntryEncoder(log_id, zone_name).encode
@@ -498,10 +528,9 @@ class Log:
             if not drafts:
                 if seqs is not None:
                     seqs.update(known)
-                return []
+                return range(0)
             size, frontier = self._latest_frontier(conn)
             rows: list[tuple[Any, ...]] = []
-            made: list[Entry] = []
             salts = crypto.random_bytes(salt_bytes * len(drafts))
             micros, committed, extend = timeutil.to_micros, timeutil.as_committed, frontier.append
             tolerance_us = timeutil.FUTURE_TOLERANCE // timedelta(microseconds=1)
@@ -521,29 +550,29 @@ class Log:
                 sealed = seal(salt + encoded, hashing.entry_aad(log_id, seq))
                 dedup = digests[draft.dedup_key] if draft.dedup_key else None
                 rows.append((log_id, seq, occurred_us, recorded_us, commitment, sealed, dedup))
-                # Built from the values just committed; parsing the document back would
-                # give the same entry at twice the cost.
-                made.append(
-                    Entry(
-                        log_id,
-                        seq,
-                        draft.kind,
-                        committed(draft.occurred_at),
-                        committed(recorded_at),
-                        zone_name,
-                        draft.fields,
-                        draft.attachments,
-                        draft.source,
-                        commitment,
+                if made is not None:
+                    # Built from the values just committed; parsing the document back
+                    # would give the same entry at twice the cost.
+                    made.append(
+                        Entry(
+                            log_id,
+                            seq,
+                            draft.kind,
+                            committed(draft.occurred_at),
+                            committed(recorded_at),
+                            zone_name,
+                            draft.fields,
+                            draft.attachments,
+                            draft.source,
+                            commitment,
+                        )
                     )
-                )
             _insert_entries(conn, rows)
             self._insert_head(conn, frontier)
         if seqs is not None:
             seqs.update(known)
-            pairs = zip(drafts, made, strict=True)
-            seqs.update((d.dedup_key, e.seq) for d, e in pairs if d.dedup_key)
-        return made
+            seqs.update((d.dedup_key, size + i) for i, d in enumerate(drafts) if d.dedup_key)
+        return range(size, size + len(drafts))
 
     def _without_duplicates(
         self, conn: Any, drafts: Sequence[Draft], skip: bool, digests: dict[str, bytes]

@@ -118,19 +118,19 @@ def test_reimport_and_overlap_add_nothing_new(log, tmp_path: Path) -> None:
 def test_resumes_exactly_after_an_interruption(log, tmp_path: Path, monkeypatch) -> None:
     path = fx.write_sms_xml(tmp_path / "sms.xml", fx.collection_sms(50))
     calls = {"n": 0}
-    original = log.append
+    original = log.append_new
 
-    def failing(drafts, skip_duplicates=False):
+    def failing(drafts, seqs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return original(drafts, skip_duplicates=skip_duplicates)
+        return original(drafts, seqs)
 
-    monkeypatch.setattr(log, "append", failing)
+    monkeypatch.setattr(log, "append_new", failing)
     with pytest.raises(KeyboardInterrupt):
         _run(log, path, batch_size=10)
     assert log.count() == 20  # two batches committed, the third never was
-    monkeypatch.setattr(log, "append", original)
+    monkeypatch.setattr(log, "append_new", original)
     resumed = _run(log, path, batch_size=10)
     assert (resumed.new, resumed.duplicates) == (30, 20)
     assert len({e.fields["said"] for e in log.entries() if e.kind == "sms"}) == 50

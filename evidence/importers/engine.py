@@ -390,30 +390,23 @@ class ImportRun:
                     self._seen.add(digest)
                     self._count(item.report, "new", item.draft.kind)
             return
-        made = self.log.append(drafts, skip_duplicates=True)
-        kept = iter(made)
-        entry = next(kept, None)
-        skipped: list[_Pending] = []
+        holders: dict[str, int] = {}
+        made = self.log.append_new(drafts, holders)
+        claimed: set[str] = set()
         for item in pending:
-            # append keeps the order of the drafts it did not skip
-            if (
-                entry is not None
-                and entry.kind == item.draft.kind
-                and entry.source == item.draft.source
-            ):
-                self._count(item.report, "new", entry.kind)
-                entry = next(kept, None)
+            key = item.draft.dedup_key
+            if not key:  # never skipped: appended
+                self._count(item.report, "new", item.draft.kind)
+                continue
+            # The entry holding the key: made now (the first draft with it), made earlier
+            # by this run (repeated), or in the log before the run (duplicate).
+            seq = holders.get(key, -1)
+            if seq in made and key not in claimed:
+                claimed.add(key)
+                outcome = "new"
             else:
-                skipped.append(item)
-        if skipped:
-            # Skipped: its key is in the log. Before this run, or added by it?
-            holders = self.log.seqs_for_dedup_keys(
-                {item.draft.dedup_key for item in skipped if item.draft.dedup_key}
-            )
-            for item in skipped:
-                seq = holders.get(item.draft.dedup_key or "", -1)
                 outcome = "repeated" if seq >= self._start_size else "duplicate"
-                self._count(item.report, outcome, item.draft.kind)
+            self._count(item.report, outcome, item.draft.kind)
 
     def _count(self, report: FileReport, outcome: str, kind: str) -> None:
         if outcome == "duplicate":
