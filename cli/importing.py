@@ -145,6 +145,7 @@ def import_command(paths: tuple[Path, ...], format_: str, numbers: Path | None,
     options = ImportOptions(
         format=format_, selection=picked, zone=assumed, keep_source=keep_source,
         dry_run=dry_run, csv_map=csvfile.parse_map(column_map) if column_map else {},
+        read_ahead=True,
     )  # fmt: skip
     bar = ProgressBar(enabled=not quiet and sys.stderr.isatty())
     run = ImportRun(log, options, progress=bar)

@@ -30,6 +30,22 @@ def test_duplicates_are_skipped_across_and_within_batches(log, make_draft) -> No
     assert log.check().ok
 
 
+def test_append_new_gives_the_outcome_by_seq(log, make_draft) -> None:
+    seqs: dict[str, int] = {}
+    assert log.append_new([keyed(make_draft(), "a"), make_draft("sms")], seqs) == range(0, 2)
+    assert seqs == {"a": 0}
+    seqs = {}
+    made = log.append_new(
+        [keyed(make_draft(), "a"), keyed(make_draft("sms"), "c"), keyed(make_draft("sms"), "c")],
+        seqs,
+    )
+    assert made == range(2, 3) and seqs == {"a": 0, "c": 2}
+    seqs = {}
+    assert log.append_new([keyed(make_draft(), "c")], seqs) == range(0) and seqs == {"c": 2}
+    assert [e.kind for e in log.entries()] == ["call", "sms", "sms"]
+    assert log.head().size == 3 and log.check().ok
+
+
 def test_a_duplicate_without_skip_is_a_conflict_and_changes_nothing(log, make_draft) -> None:
     log.append([keyed(make_draft(), "a")])
     head = log.head()

@@ -12,11 +12,12 @@ cannot be read at all raises :class:`~evidence.errors.InvalidInput`.
 from __future__ import annotations
 
 import hashlib
+import io
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
@@ -29,11 +30,27 @@ IOS_EPOCH_OFFSET = 978_307_200  # seconds from 1970-01-01 to 2001-01-01 (Core Da
 
 @dataclass(frozen=True)
 class Blob:
-    """A file to keep with a record (an MMS image, a recording), opened only when needed."""
+    """A file to keep with a record (an MMS image, a recording), opened only when needed.
+
+    Made with :meth:`of_bytes` or :meth:`of_file`, a blob can be pickled: records
+    may be read in another process (:mod:`evidence.importers.readahead`).
+    """
 
     name: str
     open: Callable[[], BinaryIO]
     media_type: str | None = None
+
+    @classmethod
+    def of_bytes(cls, name: str, payload: bytes, media_type: str | None = None) -> Blob:
+        return cls(name, partial(io.BytesIO, payload), media_type)
+
+    @classmethod
+    def of_file(cls, name: str, path: Path, media_type: str | None = None) -> Blob:
+        return cls(name, partial(_open_binary, path), media_type)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    return path.open("rb")
 
 
 @dataclass(slots=True)  # not frozen: building one is in the hot path; never mutated

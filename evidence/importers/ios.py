@@ -105,12 +105,8 @@ def _attachments(
         if path is None:
             missing.append(name)
         else:
-            found.append(Blob(name, _file_opener(path), _text(mime_type) or None))
+            found.append(Blob.of_file(name, path, _text(mime_type) or None))
     return found, missing
-
-
-def _file_opener(path: Path):  # type: ignore[no-untyped-def]
-    return lambda: path.open("rb")
 
 
 def typedstream_text(blob: bytes | None) -> str | None:

@@ -132,7 +132,7 @@ class Recordings(Importer):
                 fields["duration"] = round(seconds)
             yield Record(
                 "call", occurred, fields, relative, f"recording|{sha}",
-                blobs=(Blob(path.name, _opener(path)),), text=contact or "", match_call=True,
+                blobs=(Blob.of_file(path.name, path),), text=contact or "", match_call=True,
                 extra_source={
                     "file": path.name, "file_sha256": sha, "vendor_pattern": vendor,
                     "zone_assumed": zone_name,
@@ -140,7 +140,3 @@ class Recordings(Importer):
                     **timing,
                 },
             )  # fmt: skip
-
-
-def _opener(path: Path):  # type: ignore[no-untyped-def]
-    return lambda: path.open("rb")

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from xml.etree.ElementTree import Element
@@ -156,7 +155,7 @@ def _mms(element: Element, ctx: ReadContext, position: str) -> Record:
             raise ValueError(f"part {index}: its data is not base64") from None
         name = base.value(part.get("fn")) or base.value(part.get("cl")) or f"part-{index}"
         hashes.append(base.digest(payload))
-        blobs.append(Blob(name, _opener(payload), kind or None))
+        blobs.append(Blob.of_bytes(name, payload, kind or None))
     body = "\n".join(texts)
     subject = base.value(attrs.get("sub"))
     tags = ["mms"] + ([tag] if tag else [])
@@ -184,10 +183,6 @@ def _head(path: Path) -> bytes:
             return handle.read(8192)
     except OSError:
         return b""
-
-
-def _opener(payload: bytes) -> Callable[[], BinaryIO]:
-    return lambda: io.BytesIO(payload)
 
 
 def read_xml(stream: BinaryIO, ctx: ReadContext, prefix: str = "") -> Iterator[Item]:

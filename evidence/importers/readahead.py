@@ -1,0 +1,125 @@
+"""Read and validate a file in a second process while this one appends.
+
+An import spends about as long reading, parsing and validating records as
+appending them to the log. With two cores both can run at once: a forked child
+runs the stateless part (the importer and :func:`engine.prepare`) and sends its
+results in pickled batches through a pipe; the parent keeps everything that
+has state (selection, dedup, recordings, the log and its keys are never used
+by the child). The pipe holds at most one batch in flight, so memory stays
+bounded whatever the file's size.
+
+The child ignores Ctrl-C; the parent stops it when reading ends for any reason
+(done, an error, an interruption). An error in the child (a file that cannot
+be read) is raised again in the parent with its message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import multiprocessing
+import os
+import pickle
+import signal
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+from evidence.errors import EvidenceError, InvalidInput
+from evidence.importers.base import ReadContext
+
+T = TypeVar("T")
+BATCH = 256  # items per message: large enough to amortise a message, small enough to stream
+PIPE_BYTES = 1 << 20  # what may be in flight: about a dozen batches
+_MORE, _DONE, _FAILED = 0, 1, 2
+
+
+def available() -> bool:
+    """Whether a child can be forked here (and there is a second core to run it)."""
+    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+
+
+def in_child(produce: Callable[[], Iterator[T]], ctx: ReadContext) -> Iterator[T]:
+    """The items of ``produce()``, made in a forked child; ``ctx.bytes_read`` follows it.
+
+    ``produce`` is called in the child only (nothing is pickled to start it); its
+    items must pickle (see :class:`evidence.importers.base.Blob`).
+    """
+    if not available():
+        yield from produce()
+        return
+    fork = multiprocessing.get_context("fork")
+    receiver, sender = fork.Pipe(duplex=False)
+    _widen(receiver)
+    child = fork.Process(target=_child, args=(produce, ctx, sender), daemon=True)
+    gc.freeze()  # the child's collector leaves what it inherits alone: no copy-on-write
+    try:
+        child.start()
+    finally:
+        gc.unfreeze()
+    sender.close()  # the child holds the only writing end: its exit is seen as EOF
+    try:
+        while True:
+            try:
+                # From our own forked child over a private pipe, never from a file.
+                status, payload, bytes_read = pickle.loads(receiver.recv_bytes())  # noqa: S301
+            except EOFError:
+                child.join(1)
+                raise EvidenceError(
+                    f"reading the file stopped unexpectedly (exit code {child.exitcode})"
+                ) from None
+            ctx.bytes_read = bytes_read
+            if status == _FAILED:
+                raise payload
+            yield from payload
+            if status == _DONE:
+                return
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join(5)
+
+
+def _widen(pipe: Connection) -> None:
+    """Let the child run ahead by several batches (Linux pipes hold 64 KiB by default).
+
+    With one batch in flight the two processes took turns instead of working at once.
+    """
+    resize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if resize is not None:
+        with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep it
+            fcntl.fcntl(pipe.fileno(), resize, PIPE_BYTES)
+
+
+def _child(produce: Callable[[], Iterator[Any]], ctx: ReadContext, sender: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+
+    def send(status: int, payload: Any) -> None:
+        sender.send_bytes(pickle.dumps((status, payload, ctx.bytes_read), pickle.HIGHEST_PROTOCOL))
+
+    try:
+        batch: list[Any] = []
+        for item in produce():
+            batch.append(item)
+            if len(batch) >= BATCH:
+                send(_MORE, batch)
+                batch = []
+        send(_DONE, batch)
+    except (BrokenPipeError, EOFError):  # the parent stopped reading
+        pass
+    except Exception as error:  # every failure goes back to the parent
+        send(_FAILED, _portable(error))
+    finally:
+        sender.close()
+
+
+def _portable(error: Exception) -> Exception:
+    """``error`` if it survives pickling, else an error with the same message."""
+    try:
+        pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
+    except Exception:
+        kind = InvalidInput if isinstance(error, EvidenceError) else RuntimeError
+        return kind(str(error))
+    return error
