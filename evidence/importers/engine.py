@@ -16,10 +16,11 @@ streams it in chunks and keeps only what may match.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -263,27 +264,29 @@ class ImportRun:
         limit = self.log.store.clock() + timeutil.FUTURE_TOLERANCE
         source = {"format": importer.name, "file": unit.name, "file_sha256": report.sha256}
 
-        def prepared_items() -> Iterator[Prepared | Rejected | Note]:
+        def prepared_items() -> Generator[Prepared | Rejected | Note, None, None]:
             for read in importer.read(unit, ctx):
                 yield prepare(read, source, limit) if isinstance(read, Record) else read
 
-        items: Iterator[Prepared | Rejected | Note] = prepared_items()
+        items: Generator[Prepared | Rejected | Note, None, None] = prepared_items()
         if self.options.read_ahead and importer.size(unit) >= READ_AHEAD_BYTES:
-            packed = readahead.in_child(lambda: map(_pack, prepared_items()), ctx)
-            items = map(_unpack, packed)
-        for item in items:
-            if isinstance(item, Note):
-                self.summary.notes.append(item.text)
-                continue
-            report.records += 1
-            self.summary.records += 1
-            if isinstance(item, Rejected):
-                self._reject(report, item.position, item.reason)
-            else:
-                self._take(item, report)
-            if self.progress is not None and self.summary.records % 256 == 0:
-                self.progress(self.summary.records, self._bytes_before + ctx.bytes_read,
-                              self._bytes_total)  # fmt: skip
+            items = readahead.in_child(lambda: map(_pack, prepared_items()), ctx, _unpack)
+        # Closed here, not by the garbage collector: a traceback (Ctrl-C, an error while
+        # appending) keeps this frame alive, and with it the reading process.
+        with contextlib.closing(items):
+            for item in items:
+                if isinstance(item, Note):
+                    self.summary.notes.append(item.text)
+                    continue
+                report.records += 1
+                self.summary.records += 1
+                if isinstance(item, Rejected):
+                    self._reject(report, item.position, item.reason)
+                else:
+                    self._take(item, report)
+                if self.progress is not None and self.summary.records % 256 == 0:
+                    self.progress(self.summary.records, self._bytes_before + ctx.bytes_read,
+                                  self._bytes_total)  # fmt: skip
         self._match_recordings()
         self._flush()
         self._bytes_before += importer.size(unit)

@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import pickle
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -35,19 +35,29 @@ PIPE_BYTES = 1 << 20  # what may be in flight: about a dozen batches
 _MORE, _DONE, _FAILED = 0, 1, 2
 
 
+def _same(item: Any) -> Any:
+    return item
+
+
 def available() -> bool:
     """Whether a child can be forked here (and there is a second core to run it)."""
     return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
 
 
-def in_child(produce: Callable[[], Iterator[T]], ctx: ReadContext) -> Iterator[T]:
-    """The items of ``produce()``, made in a forked child; ``ctx.bytes_read`` follows it.
+def in_child(
+    produce: Callable[[], Iterator[Any]],
+    ctx: ReadContext,
+    receive: Callable[[Any], T] = _same,
+) -> Generator[T, None, None]:
+    """``receive(item)`` for each item of ``produce()``, made in a forked child.
 
     ``produce`` is called in the child only (nothing is pickled to start it); its
-    items must pickle (see :class:`evidence.importers.base.Blob`).
+    items must pickle (see :class:`evidence.importers.base.Blob`). ``ctx.bytes_read``
+    follows the child's. Close the generator when done with it early: that stops
+    the child.
     """
     if not available():
-        yield from produce()
+        yield from map(receive, produce())
         return
     fork = multiprocessing.get_context("fork")
     receiver, sender = fork.Pipe(duplex=False)
@@ -72,7 +82,7 @@ def in_child(produce: Callable[[], Iterator[T]], ctx: ReadContext) -> Iterator[T
             ctx.bytes_read = bytes_read
             if status == _FAILED:
                 raise payload
-            yield from payload
+            yield from map(receive, payload)
             if status == _DONE:
                 return
     finally:
