@@ -102,18 +102,19 @@ def _build_context(
     timeline = ZoneTimeline(zone or log_zone, [] if zone else zone_facts)
     words = lexicon or lexicon_module.default()
     match, stated = words.match, lexicon_module.stated
-    kept: list[tuple[int, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
-    facts: list[tuple[int, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
+    # Rows start with (instant - epoch, entry number): unique, so sorting the rows
+    # themselves orders them by instant, then number, and never compares further.
+    kept: list[tuple[timedelta, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
+    facts: list[tuple[timedelta, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
     seen: dict[str, set[str]] = {}
     for entry, at, fields in rows:
-        item_platform = fields.get("platform") or ""
         if entry.kind == "fact":
             # Facts recorded before a range still apply inside it.
-            if platform and item_platform not in ("", platform):
+            if platform and (fields.get("platform") or "") not in ("", platform):
                 continue
-            facts.append((_micros(at), entry.seq, entry, at, fields, {}))
+            facts.append((at - _EPOCH, entry.seq, entry, at, fields, {}))
             continue
-        if platform and item_platform != platform:
+        if platform and (fields.get("platform") or "") != platform:
             continue
         if (since is not None and at < since) or (until is not None and at >= until):
             continue
@@ -128,34 +129,36 @@ def _build_context(
         tags = fields.get("tags")
         if tags:
             signals.update(dict.fromkeys(stated(tags), STATED))
-        kept.append((_micros(at), entry.seq, entry, at, fields, signals))
-    # In time order (instant, then entry number), compared as integers.
-    kept.sort(key=_time_order)
-    facts.sort(key=_time_order)
-    events = [_event(row, timeline, rank) for rank, row in enumerate(kept)]
-    fact_events = [_event(row, timeline, rank) for rank, row in enumerate(facts)]
+        kept.append((at - _EPOCH, entry.seq, entry, at, fields, signals))
+    kept.sort()
+    facts.sort()
+    events = _events(kept, timeline)
+    fact_events = _events(facts, timeline)
     name = ", ".join(timeline.names()) if zone_facts and not zone else (zone or log_zone)
     return Context(events, fact_events, name, words, ranked=True)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
-def _micros(at: datetime) -> int:
-    return (at - _EPOCH) // _MICROSECOND
-
-
-def _time_order(row: tuple[Any, ...]) -> tuple[int, int]:
-    return row[0], row[1]
-
-
-def _event(row: tuple[Any, ...], timeline: ZoneTimeline, rank: int) -> Event:
-    _us, seq, entry, at, fields, signals = row
-    local = at.astimezone(timeline.at(at))
-    return make_event(
-        seq, entry.kind, at, local, fields, entry.attachments, signals, entry.amended_by, rank
-    )
+def _events(rows: list[tuple[Any, ...]], timeline: ZoneTimeline) -> list[Event]:
+    """The rows, in their order, as events in local time, each ranked by its place."""
+    fixed = timeline.fixed()
+    zone_at = timeline.at
+    return [
+        make_event(
+            seq,
+            entry.kind,
+            at,
+            at.astimezone(fixed or zone_at(at)),
+            fields,
+            entry.attachments,
+            signals,
+            entry.amended_by,
+            rank,
+        )
+        for rank, (_key, seq, entry, at, fields, signals) in enumerate(rows)
+    ]
 
 
 def analyze(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from evidence import phone, timeutil
@@ -176,14 +177,16 @@ def make_event(
     amended_by: tuple[int, ...] = (),
     rank: int = 0,
 ) -> Event:
-    platform = fields.get("platform")
-    platform = str(platform) if platform else ""
-    number = fields.get("number")
+    get = fields.get
+    platform = get("platform")
+    if type(platform) is not str:
+        platform = str(platform) if platform else ""
+    number = get("number")
     key = phone.key(number) if isinstance(number, dict) else ""
-    answered = fields.get("answered")
+    answered = get("answered")
     if answered is None:
-        answered = int(fields.get("duration") or 0) > 0
-    incoming = fields.get("direction") != "outgoing"
+        answered = int(get("duration") or 0) > 0
+    incoming = get("direction") != "outgoing"
     return _new_event(
         Event,
         (
@@ -200,7 +203,7 @@ def make_event(
             platform or (f"number {key}" if key else "unknown"),
             incoming,
             bool(answered),
-            kind in CONTACT_KINDS and incoming,
+            incoming and kind in CONTACT_KINDS,
             amended_by,
             local.time(),
             rank,
@@ -211,6 +214,15 @@ def make_event(
 class Hit(NamedTuple):
     event: Event
     basis: str = COUNTED
+
+
+_new_hit = tuple.__new__
+
+
+def counted(events: Iterable[Event]) -> list[Hit]:
+    """``[Hit(e) for e in events]``, each hit built as a plain tuple (a rule may make
+    thousands, and the named tuple's own constructor is a Python function)."""
+    return [_new_hit(Hit, (event, COUNTED)) for event in events]
 
 
 @dataclass
@@ -258,6 +270,13 @@ class Context:
 
     def with_signal(self, *signals: str, kinds: Iterable[str] = CONTENT_KINDS) -> list[Hit]:
         """Events carrying any of ``signals``, in time order; stated if any of them is."""
+        if len(signals) == 1 and kinds is CONTENT_KINDS:
+            # The index holds content events only: one signal's list is the answer.
+            signal = signals[0]
+            return [
+                _new_hit(Hit, (event, STATED if event.signals[signal] == STATED else INFERRED))
+                for event in self._by_signal.get(signal, ())
+            ]
         wanted = set(kinds)
         found: dict[int, list[Any]] = {}
         for signal in signals:
@@ -272,7 +291,10 @@ class Context:
                     seen[2] = STATED
         # One signal's events are in time order already; several are merged by rank.
         ordered = sorted(found.values(), key=_first) if len(signals) > 1 else found.values()
-        return [Hit(event, STATED if basis == STATED else INFERRED) for _, event, basis in ordered]
+        return [
+            _new_hit(Hit, (event, STATED if basis == STATED else INFERRED))
+            for _, event, basis in ordered
+        ]
 
 
 def _first(item: list[Any]) -> Any:
@@ -307,11 +329,13 @@ class Rule:
         hits = self.hits(ctx)
         if not hits:
             return None
-        by_seq: dict[int, Hit] = {}
-        for hit in hits:
-            by_seq.setdefault(hit.event.seq, hit)
+        # An event found twice counts once, with its first hit (so reversed: the last
+        # assignment wins).
+        by_seq = {hit.event.seq: hit for hit in reversed(hits)}
         ordered = sorted(by_seq.values(), key=_rank if ctx.ranked else _order)
         detail_en, detail_zh = self.detail(ctx, ordered)
+        entries = sorted(by_seq)
+        bases = set(map(_basis, ordered))
         return Finding(
             rule_id=self.id,
             jurisdiction=self.jurisdiction,
@@ -320,10 +344,14 @@ class Rule:
             tier=self.tier,
             citations=self.citations,
             events=len(ordered),
-            days=tuple(d.isoformat() for d in sorted({h.event.day for h in ordered})),
-            entries=tuple(sorted(by_seq)),
-            stated=tuple(sorted(s for s, h in by_seq.items() if h.basis == STATED)),
-            inferred=tuple(sorted(s for s, h in by_seq.items() if h.basis == INFERRED)),
+            days=tuple(d.isoformat() for d in sorted(set(map(_day, ordered)))),
+            entries=tuple(entries),
+            stated=tuple(s for s in entries if by_seq[s].basis == STATED)
+            if STATED in bases
+            else (),
+            inferred=tuple(s for s in entries if by_seq[s].basis == INFERRED)
+            if INFERRED in bases
+            else (),
             detail_en=detail_en,
             detail_zh=detail_zh,
         )
@@ -346,8 +374,9 @@ class SignalRule(Rule):
         )
 
 
-def _rank(hit: Hit) -> int:
-    return hit.event.rank
+_rank = attrgetter("event.rank")
+_day = attrgetter("event.day")
+_basis = attrgetter("basis")
 
 
 def _order(hit: Hit) -> tuple[int, datetime, int]:
@@ -360,6 +389,9 @@ def _order(hit: Hit) -> tuple[int, datetime, int]:
 # --- effective events ------------------------------------------------------------------------
 
 
+_EVENT_KINDS = frozenset(EVENT_KINDS)
+
+
 def effective(entries: Iterable[Any]) -> list[tuple[Any, datetime, dict[str, Any]]]:
     """Event entries as they stand: amendments applied in order, retracted ones dropped.
 
@@ -370,11 +402,12 @@ def effective(entries: Iterable[Any]) -> list[tuple[Any, datetime, dict[str, Any
     changes: dict[int, list[Any]] = {}
     retracted: set[int] = set()
     for entry in entries:
-        if entry.kind == "amend":
+        kind = entry.kind
+        if kind == "amend":
             changes.setdefault(int(entry.fields["target"]), []).append(entry)
-        elif entry.kind == "retract":
+        elif kind == "retract":
             retracted.add(int(entry.fields["target"]))
-        elif entry.kind in EVENT_KINDS:  # records the log keeps about itself never count
+        elif kind in _EVENT_KINDS:  # records the log keeps about itself never count
             events[entry.seq] = entry
             if entry.retracted_by is not None:
                 retracted.add(entry.seq)
@@ -382,16 +415,17 @@ def effective(entries: Iterable[Any]) -> list[tuple[Any, datetime, dict[str, Any
     for seq, entry in events.items():
         if seq in retracted:
             continue
-        instant, fields = entry.occurred_at, entry.fields
         amendments = changes.get(seq)
-        if amendments:
-            fields = dict(fields)
-            for amendment in sorted(amendments, key=lambda a: a.seq):
-                update = dict(amendment.fields.get("changes", {}))
-                when = update.pop("occurred_at", None)
-                if when:
-                    instant = timeutil.parse_canonical(when)
-                fields.update(update)
+        if not amendments:
+            result.append((entry, entry.occurred_at, entry.fields))
+            continue
+        instant, fields = entry.occurred_at, dict(entry.fields)
+        for amendment in sorted(amendments, key=lambda a: a.seq):
+            update = dict(amendment.fields.get("changes", {}))
+            when = update.pop("occurred_at", None)
+            if when:
+                instant = timeutil.parse_canonical(when)
+            fields.update(update)
         result.append((entry, instant, fields))
     return result
 
@@ -413,6 +447,10 @@ class ZoneTimeline:
             # Before the first recorded zone: that zone if there is one, else the default.
             return self._zones[0] if self._zones else self._default
         return self._zones[index]
+
+    def fixed(self) -> tzinfo | None:
+        """The one zone of every instant when no fact changes it, else None."""
+        return None if self._zones else self._default
 
     def names(self) -> list[str]:
         return sorted(set(self._names)) or [self.default]
@@ -464,8 +502,19 @@ def rolling_excess(events: Sequence[Event], limit: int, days: int) -> list[Event
 def group_by(events: Iterable[Event], key: Any) -> dict[Any, list[Event]]:
     groups: dict[Any, list[Event]] = {}
     for event in events:
-        groups.setdefault(key(event), []).append(event)
+        group = groups.get(group_key := key(event))
+        if group is None:
+            groups[group_key] = [event]
+        else:
+            group.append(event)
     return groups
+
+
+# Keys for group_by and friends, read in C rather than by a lambda per event.
+PLATFORM = attrgetter("platform")
+CREDITOR = attrgetter("creditor")
+CREDITOR_DAY = attrgetter("creditor", "day")
+NUMBER_KEY = attrgetter("number_key")
 
 
 ONE_DAY = timedelta(days=1)

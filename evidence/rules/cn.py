@@ -12,9 +12,13 @@ from collections.abc import Sequence
 from datetime import time, timedelta
 
 from evidence.rules.base import (
+    CREDITOR,
+    CREDITOR_DAY,
     INDUSTRY,
     LAW,
+    NUMBER_KEY,
     PATTERN,
+    PLATFORM,
     RECOMMENDED,
     REGULATION,
     Citation,
@@ -22,6 +26,7 @@ from evidence.rules.base import (
     Hit,
     Rule,
     SignalRule,
+    counted,
     group_by,
     in_window,
 )
@@ -61,11 +66,11 @@ class NightContact(Rule):
     )  # fmt: skip
 
     def hits(self, ctx: Context) -> list[Hit]:
+        night = [e for e in ctx.contacts() if not NIGHT_END <= e.clock < NIGHT_START]
+        if not ctx.facts_of("agreed_time"):
+            return counted(night)
         found = []
-        for event in ctx.contacts():
-            clock = event.clock
-            if NIGHT_END <= clock < NIGHT_START:
-                continue
+        for event in night:
             agreed = ctx.facts_of("agreed_time", event)
             if any(
                 in_window(f.fields["window"], event.local) for f in agreed if "window" in f.fields
@@ -96,9 +101,9 @@ class AnsweredCallsPerDay(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         answered = [e for e in ctx.calls() if e.answered]
         found: list[Hit] = []
-        for group in group_by(answered, lambda e: (e.creditor, e.day)).values():
+        for group in group_by(answered, CREDITOR_DAY).values():
             if len(group) > 3:
-                found.extend(Hit(e) for e in group)
+                found += counted(group)
         return found
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
@@ -122,9 +127,9 @@ class AttemptsPerDay(Rule):
 
     def hits(self, ctx: Context) -> list[Hit]:
         found: list[Hit] = []
-        for group in group_by(ctx.calls(), lambda e: (e.creditor, e.day)).values():
+        for group in group_by(ctx.calls(), CREDITOR_DAY).values():
             if len(group) > 6:
-                found.extend(Hit(e) for e in group)
+                found += counted(group)
         return found
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
@@ -156,7 +161,7 @@ class ContactWhileReachable(Rule):
     )  # fmt: skip
 
     def hits(self, ctx: Context) -> list[Hit]:
-        reached = group_by([e for e in ctx.calls() if e.answered], lambda e: e.platform)
+        reached = group_by([e for e in ctx.calls() if e.answered], PLATFORM)
         times = {platform: [e.at for e in calls] for platform, calls in reached.items()}
         window = timedelta(days=REACHABLE_DAYS)
         found = []
@@ -188,7 +193,7 @@ class ThirdPartiesContacted(Rule):
     )
 
     def hits(self, ctx: Context) -> list[Hit]:
-        return [Hit(e) for e in _third_parties(ctx)]
+        return counted(_third_parties(ctx))
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
         people = len({str(h.event.fields.get("contact_name", "")) for h in hits})
@@ -264,7 +269,7 @@ class MassContact(Rule):
 
     def hits(self, ctx: Context) -> list[Hit]:
         found: dict[int, Hit] = {}
-        for group in group_by(_third_parties(ctx), lambda e: e.creditor).values():
+        for group in group_by(_third_parties(ctx), CREDITOR).values():
             end = 0
             for index, event in enumerate(group):
                 while end < len(group) and group[end].at - event.at <= MASS_WINDOW:
@@ -363,15 +368,15 @@ class NumberRotation(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         found: list[Hit] = []
         numbered = [e for e in ctx.contacts() if e.platform and e.kind != "contact"]
-        for group in group_by(numbered, lambda e: e.platform).values():
-            keys = {e.number_key for e in group} - {""}
+        for group in group_by(numbered, PLATFORM).values():
+            keys = set(map(NUMBER_KEY, group)) - {""}
             if len(keys) >= ROTATION_NUMBERS:
-                found.extend(Hit(e) for e in group if e.number_key)
+                found += counted(e for e in group if e.number_key)
         return found
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        groups = group_by([h.event for h in hits], lambda e: e.platform)
-        parts = [f"{p}: {len({e.number_key for e in g})}" for p, g in sorted(groups.items())]
+        groups = group_by([h.event for h in hits], PLATFORM)
+        parts = [f"{p}: {len(set(map(NUMBER_KEY, g)))}" for p, g in sorted(groups.items())]
         return (
             "distinct numbers per platform — " + ", ".join(parts),
             "各平台使用的不同号码数 — " + "，".join(parts),
