@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
+import math
 from datetime import UTC, datetime, timedelta, timezone
+from unittest import mock
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -200,6 +204,164 @@ def test_the_reader_refuses_what_is_not_an_entry(encoded: bytes) -> None:
     sealed, commitment = _sealed(encoded)  # type: ignore[arg-type]
     with pytest.raises(DecryptionFailed, match="not a valid entry"):
         _reader().read(0, commitment, sealed)
+
+
+# --- orjson against the json module -----------------------------------------------------------
+
+
+def _outcome(read, encoded: bytes) -> tuple[str, object]:
+    """What reading ``encoded`` gives: the value written out exactly, or the refusal's type."""
+    try:
+        value = read(encoded)
+    except (ValueError, StopIteration, RecursionError) as exc:
+        return "refused", type(exc)
+    return "read", _exact(value)
+
+
+def _exact(value: object) -> object:
+    """The value with every scalar's type kept: 1, 1.0 and True differ, and so do the
+    orders of keys, -0.0 and 0.0, and a NaN equals a NaN."""
+    if type(value) is dict:
+        return ("dict", [(k, _exact(v)) for k, v in value.items()])  # type: ignore[attr-defined]
+    if type(value) is list:
+        return ("list", [_exact(v) for v in value])  # type: ignore[attr-defined]
+    if type(value) is float and math.isnan(value):
+        return ("float", "nan")
+    return (type(value).__name__, repr(value))
+
+
+_TEXTS = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),  # any scalar value, non-BMP ones included
+        st.sampled_from(['"', "\\", "/", "\b", "\f", "\n", "\r", "\t", "\x00", "\x1f", "\x7f"]),
+        st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF),
+    ),
+    max_size=20,
+)
+_SAFE = canonical.MAX_SAFE_INTEGER
+_CANONICAL_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-_SAFE, _SAFE)
+    | st.sampled_from([_SAFE, -_SAFE])
+    | _TEXTS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.characters(max_codepoint=127), max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    document=st.dictionaries(
+        st.text(st.characters(max_codepoint=127), max_size=8), _CANONICAL_VALUES
+    )
+)
+def test_orjson_reads_canonical_documents_as_the_json_module_does(document: dict) -> None:
+    encoded = canonical.encode(document)
+    assert reading._json_document(encoded) == document
+    expected = _outcome(reading._json_document, encoded)
+    assert _outcome(reading._document, encoded) == expected
+    # The fast path is the one taken: orjson alone gives the same value.
+    assert _outcome(orjson.loads, encoded) == expected
+
+
+def test_canonical_documents_do_not_fall_back_to_the_json_module() -> None:
+    document = {"a": [_SAFE, -_SAFE, 0], "b": '\U0001f600 \\ " \n \x00 é', "c": None, "d": True}
+    encoded = canonical.encode(document)
+    with mock.patch.object(reading, "_json_document", side_effect=AssertionError("fell back")):
+        assert reading._document(encoded) == document
+        # Where orjson and the json module could disagree, the json module reads it.
+        with pytest.raises(AssertionError, match="fell back"):
+            reading._document(b'{"a":12345678901234567890123}')
+
+
+# Numbers where the two parsers could differ: integers beyond 64 bits (orjson makes them
+# floats), floats, and what only the json module accepts (NaN, Infinity, 1e400).
+_NUMBERS = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64 - 1, 2**64, 10**18, 10**19]),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.builds(
+        "{}{}.{}e{}".format,
+        st.sampled_from(["", "-"]),
+        st.integers(0, 10**25),
+        st.integers(0, 10**25),
+        st.integers(-400, 400),
+    ).map(float),
+)
+_ANY_VALUES = st.recursive(
+    st.none() | st.booleans() | _NUMBERS | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@st.composite
+def _json_texts(draw: st.DrawFn) -> bytes:
+    """Any JSON text of an object, and some that are not JSON, as the json module writes them."""
+    value = draw(st.dictionaries(st.text(max_size=4), _ANY_VALUES, max_size=4))
+    text = json.dumps(
+        value,
+        ensure_ascii=draw(st.booleans()),
+        indent=draw(st.none() | st.sampled_from([0, 1, "\t"])),
+        separators=draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,", " : ")])),
+    )
+    framing = draw(st.integers(0, 9))  # mostly one object and nothing around it
+    if framing == 0:
+        text = draw(st.sampled_from([" ", "\n", "\ufeff"])) + text
+    elif framing == 1:
+        text += draw(st.sampled_from([" ", "\r\n", "{}", "x", "]"]))
+    # Lone surrogates (escaped, or raw and so not UTF-8), NaN, duplicate keys, an int too
+    # long for 64 bits, control characters: spliced in after the opening brace.
+    extra = draw(
+        st.just("")
+        | st.sampled_from(
+            [
+                '"s":"\\ud800",',
+                '"s":"\\udc00\\ud800",',
+                '"s":"\\ud83d\\ude00",',
+                '"s":"\ud800",',
+                '"n":NaN,',
+                '"n":-Infinity,',
+                '"n":1e400,',
+                '"n":123456789012345678901234567890,',
+                '"n":-0,',
+                '"n":01,',
+                '"s":"\x01",',
+                '"a":1,"a":2,',
+                '"s":"\\x",',
+            ]
+        )
+    )
+    start = text.find("{")
+    if extra and start >= 0:
+        rest = text[start + 1 :]
+        if rest.lstrip().startswith("}"):  # an empty object: no comma after the member
+            extra = extra[:-1]
+        text = text[: start + 1] + extra + rest
+    return text.encode("utf-8", "surrogatepass")
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    encoded=_json_texts(),
+    at=st.integers(0, 1000),
+    byte=st.integers(0, 255),
+    damage=st.integers(0, 3),
+)
+def test_orjson_reads_any_text_as_the_json_module_does(
+    encoded: bytes, at: int, byte: int, damage: int
+) -> None:
+    """Same values, or the same refusal, on JSON texts and on damaged ones."""
+    if damage == 0 and encoded:  # one byte replaced
+        at %= len(encoded)
+        encoded = encoded[:at] + bytes([byte]) + encoded[at + 1 :]
+    assert _outcome(reading._document, encoded) == _outcome(reading._json_document, encoded)
 
 
 # --- the ledger ----------------------------------------------------------------------------
