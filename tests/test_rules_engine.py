@@ -355,6 +355,15 @@ def test_an_extended_lexicon_finds_exactly_the_terms_in_the_text(extra, text: st
     assert words.match(text) == lexicon.reference_match(words, text)
 
 
+def test_terms_sharing_characters_are_all_found() -> None:
+    # 打死你 (threat) and 你妈的 (insult) share the 你; 借钱还 and 还钱 share a 还.
+    words = lexicon.default()
+    assert words.match("打死你妈的") == {"threat", "insult"}
+    assert words.match("去借钱还钱") == {"induce_new_loan", "discloses_debt"}
+    assert words.match("asbestos 你个SB") == {"insult"}
+    assert words.match("asbestos") == set()
+
+
 def test_a_term_inside_a_longer_term_is_found_too() -> None:
     # 逮捕 (threat_arrest) is the start of 逮捕令 (fake_legal_doc): the text has both.
     assert lexicon.default().match("已签发逮捕令") == {"threat_arrest", "fake_legal_doc"}

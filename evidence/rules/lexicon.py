@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ahocorasick_rs import MATCHKIND_STANDARD, AhoCorasick
+
 from evidence.errors import InvalidInput
 
 SIGNALS = (
@@ -113,29 +115,6 @@ CURATED: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _trie(terms: list[str]) -> str:
-    """One regular expression for many literals, factored by their leading characters.
-
-    'abc|abd|b' becomes 'a(?:b(?:c|d))|b': at each position the engine compares one
-    character per branch instead of every term (about twice as fast on Chinese text).
-    Longer continuations come first, so the longest term at a position wins.
-    """
-    groups: dict[str, list[str]] = {}
-    for term in terms:
-        groups.setdefault(term[0], []).append(term[1:])
-    parts = []
-    for first in sorted(groups):
-        rests = groups[first]
-        longer = [r for r in rests if r]
-        if not longer:
-            parts.append(re.escape(first))
-            continue
-        inner = _trie(sorted(set(longer)))
-        optional = "?" if "" in rests else ""
-        parts.append(f"{re.escape(first)}(?:{inner}){optional}")
-    return "|".join(parts)
-
-
 def _boundary(term: str) -> re.Pattern[str] | None:
     """English words match whole words only: 'sb' is not in 'asbestos', but is in '你个sb'."""
     if term.isascii() and term[0].isalnum() and term[-1].isalnum():
@@ -147,11 +126,12 @@ class Lexicon:
     """Terms per signal; :meth:`match` returns the signals a text carries (ignoring case).
 
     A signal is found when one of its terms occurs in the lower-cased text; English terms
-    must also stand as whole words. The terms are one regular expression (a plain
-    alternation of literals lets the regex engine skip every position where no term can
-    start, which is most of a Chinese text) that finds the longest term at each position;
-    the shorter ones starting there are its prefixes, known in advance.
-    :func:`reference_match` is the same definition written plainly, for the tests.
+    must also stand as whole words. The terms are one Aho–Corasick automaton
+    (``ahocorasick_rs``, in Rust): one pass over the text reports every occurrence of
+    every term, overlapping ones and terms inside longer terms included (3.5 µs for a
+    bench text of 150 characters, against 5.0 µs for one regular expression of all the
+    terms searched from every start). :func:`reference_match` is the same definition
+    written plainly, for the tests.
     """
 
     def __init__(self, terms: Mapping[str, Iterable[str]]) -> None:
@@ -170,34 +150,27 @@ class Lexicon:
                     self._signals.setdefault(term, set()).add(signal)
                     if (boundary := _boundary(term)) is not None:
                         self._boundary[term] = boundary
-        self._pattern = re.compile(_trie(list(self._signals))) if self._signals else None
-        # The regular expression finds the longest term at each position; the shorter
-        # terms starting there are its prefixes, known in advance.
-        self._prefixes = {
-            term: frozenset(term[:n] for n in range(1, len(term) + 1) if term[:n] in self._signals)
-            for term in self._signals
-        }
+        listed = list(self._signals)
+        # What each term found means, by its index in the automaton: its signals, and the
+        # whole-word pattern it must also match (None for terms that need none).
+        self._found = [(frozenset(self._signals[t]), self._boundary.get(t)) for t in listed]
+        self._find = (
+            AhoCorasick(listed, matchkind=MATCHKIND_STANDARD).find_matches_as_indexes
+            if listed
+            else None
+        )
 
     def match(self, text: str) -> set[str]:
-        if self._pattern is None:
+        if self._find is None:
             return set()
         low = text.lower()
         signals: set[str] = set()
-        for term in self._terms_in(low):
-            boundary = self._boundary.get(term)
+        found = self._found
+        for index in {index for index, _start, _end in self._find(low, overlapping=True)}:
+            meaning, boundary = found[index]
             if boundary is None or boundary.search(low):
-                signals |= self._signals[term]
+                signals |= meaning
         return signals
-
-    def _terms_in(self, low: str) -> set[str]:
-        """Every term that occurs in ``low`` (whole words or not)."""
-        terms: set[str] = set()
-        search, prefixes = self._pattern.search, self._prefixes  # type: ignore[union-attr]
-        hit = search(low)
-        while hit is not None:  # every start position, so overlapping terms are all seen
-            terms |= prefixes[hit.group()]
-            hit = search(low, hit.start() + 1)
-        return terms
 
     def extended(self, extra: Mapping[str, Iterable[str]]) -> Lexicon:
         merged = {s: list(self.terms.get(s, ())) for s in SIGNALS}
