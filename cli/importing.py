@@ -13,7 +13,7 @@ from cli import context
 from cli.context import store_options
 from cli.render import clean
 
-FORMATS = ["auto", "sbr-xml", "ios-backup", "recordings", "csv"]
+FORMATS = ["auto", "sbr-xml", "ios-backup", "recordings", "csv", "vmsg", "android-db"]
 SHOWN = 20
 
 

@@ -140,7 +140,7 @@ def register(importer: type[Importer]) -> type[Importer]:
 
 def _load() -> None:
     # Imported here so that importing the registry never costs more than the formats used.
-    from evidence.importers import csvfile, ios, recordings, sbr  # noqa: F401
+    from evidence.importers import androiddb, csvfile, ios, recordings, sbr, vmsg  # noqa: F401
 
 
 def formats() -> list[str]:
