@@ -294,3 +294,15 @@ def mmssms_seed(tmp_path_factory) -> bytes:
 @given(data=st.data())
 def test_fuzz_mmssms(log, tmp_path: Path, mmssms_seed: bytes, data) -> None:
     _check(log, tmp_path, "mmssms.db", data.draw(_mutations(mmssms_seed)), "android-db")
+
+
+def test_encrypted_backup_says_to_decrypt_it_first(log, tmp_path: Path) -> None:
+    folder = tmp_path / "HUAWEI" / "db"
+    folder.mkdir(parents=True)
+    (folder / "calllog.db").write_bytes(b"\x9a\x17" + bytes(range(256)) * 4)  # AES output
+    (folder / "sms.db").write_bytes(b"\x03\xfe" + bytes(range(256)) * 4)
+    for path in (folder.parent, folder / "calllog.db"):
+        assert base.detect(path).name == "android-db"
+        with pytest.raises(InvalidInput, match=r"not (an )?SQLite database.*kobackupdec"):
+            _run(log, path)
+    assert log.count() == 0

@@ -165,7 +165,15 @@ def _is_ios(path: Path) -> bool:
     return "ZCALLRECORD" in found or {"message", "handle"} <= found
 
 
+ENCRYPTED_HINT = (
+    "if it comes from a HiSuite or KoBackup backup, the backup is encrypted: decrypt it "
+    "first with your backup password (kobackupdec), see docs/importing.md"
+)
+
+
 def _refusal(path: Path) -> str:
+    if not _is_sqlite(path):
+        return f"{path.name} is not an SQLite database: {ENCRYPTED_HINT}"
     try:
         found = sorted(name[:40] for name in tables(path))
     except InvalidInput as error:
@@ -396,7 +404,8 @@ def read_table(conn: sqlite3.Connection, table: Table, ctx: ReadContext) -> Iter
 
 
 def _candidates(folder: Path) -> list[Path]:
-    """SQLite files under ``folder`` (a few levels deep, a bounded number looked at)."""
+    """SQLite files under ``folder``, and files named like ours that are not SQLite
+    (encrypted backups): a few levels deep, a bounded number looked at."""
     found: list[Path] = []
     looked = 0
     root_depth = len(folder.parts)
@@ -412,7 +421,7 @@ def _candidates(folder: Path) -> list[Path]:
             if looked > MAX_FILES:
                 return found
             path = Path(current) / name
-            if path.is_file() and _is_sqlite(path):
+            if path.is_file() and (_is_sqlite(path) or name.lower() in KNOWN_NAMES):
                 found.append(path)
     return found
 
@@ -437,9 +446,9 @@ class AndroidDb(Importer):
         if path.is_dir():
             if any((path / name).exists() for name in IOS_MARKERS):
                 return False  # an iPhone backup folder
-            return any(_known(p) or p.name.lower() == "harassment.db" for p in _candidates(path))
+            return any(_known(p) or p.name.lower() in KNOWN_NAMES for p in _candidates(path))
         if not head.startswith(SQLITE_MAGIC):
-            return False
+            return path.is_file() and path.name.lower() in KNOWN_NAMES  # refused, with why
         if _known(path):
             return True
         # Known by its name only: refused with its tables named, unless it is an iPhone's.
@@ -451,13 +460,21 @@ class AndroidDb(Importer):
                 raise InvalidInput(_refusal(path))
             return [Unit(path, path.name)]
         units = []
+        encrypted = []
         for found in _candidates(path):
             relative = f"{path.name}/{found.relative_to(path).as_posix()}"
             if _known(found):
                 units.append(Unit(found, relative))
+            elif not _is_sqlite(found):
+                encrypted.append(found.name)
             elif found.name.lower() == "harassment.db":
                 units.append(Unit(found, relative, UNSUPPORTED, keep=False))
         if not any(unit.part != UNSUPPORTED for unit in units):
+            if encrypted:
+                raise InvalidInput(
+                    f"{', '.join(sorted(encrypted)[:5])} in the folder {path.name}: not SQLite "
+                    f"databases: {ENCRYPTED_HINT}"
+                )
             raise InvalidInput(
                 f"no Android call log or SMS database (calllog.db, sms.db, mmssms.db, "
                 f"contacts2.db) in the folder {path.name}"
