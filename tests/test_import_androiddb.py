@@ -306,3 +306,18 @@ def test_encrypted_backup_says_to_decrypt_it_first(log, tmp_path: Path) -> None:
         with pytest.raises(InvalidInput, match=r"not (an )?SQLite database.*kobackupdec"):
             _run(log, path)
     assert log.count() == 0
+
+
+def test_read_ahead_in_a_second_process(log, tmp_path: Path, monkeypatch) -> None:
+    from evidence.importers import engine, readahead
+
+    if not readahead.available():
+        pytest.skip("needs fork and two cores")
+    monkeypatch.setattr(engine, "READ_AHEAD_BYTES", 0)
+    folder = tmp_path / "db"
+    folder.mkdir()
+    _huawei_calllog(folder / "calllog.db")
+    _huawei_sms(folder / "sms.db")
+    summary = run_import(log, [folder], ImportOptions(read_ahead=True))
+    assert (summary.new, summary.rejected) == (8, 2)
+    assert [r[1] for r in summary.rejections] == ["sms_tb group_id 4", "calls_tb row #4"]

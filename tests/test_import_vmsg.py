@@ -181,3 +181,22 @@ def test_parse_date_forms() -> None:
 def test_fuzz_vmsg(log, tmp_path: Path, data) -> None:
     seed = QUIRKS.encode("utf-8")
     _check(log, tmp_path, "sms.vmsg", data.draw(_mutations(seed)), "vmsg")
+
+
+def test_read_ahead_in_a_second_process_gives_the_same_result(log, tmp_path, monkeypatch) -> None:
+    from evidence.importers import engine, readahead
+
+    if not readahead.available():
+        pytest.skip("needs fork and two cores")
+    path = tmp_path / "sms.vmsg"
+    path.write_bytes(QUIRKS.encode("utf-8"))
+    alone = run_import(log, [path], ImportOptions(dry_run=True))
+    monkeypatch.setattr(engine, "READ_AHEAD_BYTES", 0)
+    ahead = run_import(log, [path], ImportOptions(read_ahead=True))
+    assert (ahead.new, ahead.rejected, ahead.rejections, ahead.notes) == (
+        alone.new, alone.rejected, alone.rejections, alone.notes)  # fmt: skip
+    assert ahead.new == 3 and log.count() == 4  # and the original file
+    empty = tmp_path / "empty.vmsg"
+    empty.write_text("x BEGIN:VMSG\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="holds no BEGIN:VMSG block"):
+        run_import(log, [empty], ImportOptions(read_ahead=True, format="vmsg"))
