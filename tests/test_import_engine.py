@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from evidence.importers import engine
 from evidence.importers.engine import ImportOptions, run_import
+from evidence.importers.seen import SeenKeys
 from evidence.importers.selection import Selection, keywords_from
 from tests import importfixtures as fx
 
@@ -236,3 +237,16 @@ def test_the_cli_says_which_calls_were_kept_for_their_texts(tmp_path, database_u
     assert result.exit_code == 0, result.output
     assert "kept, calls of a number that sent a text holding a keyword: 1" in result.output
     assert "  2 new" in result.output and "  2 skipped by the filters" in result.output
+
+
+def test_seen_keys_hold_keyed_digests_only(log) -> None:
+    seen = SeenKeys(log.dedup_digest)
+    assert "a" not in seen
+    assert seen.add(["a", "b", "a"]) == [True, True, False]
+    assert seen.add(["b", "c"]) == [False, True]
+    assert "a" in seen and "d" not in seen
+    assert seen._db is not None
+    stored = {row[0] for row in seen._db.execute("SELECT digest FROM seen")}
+    assert stored == {log.dedup_digest(k) for k in "abc"}  # keyed: nothing in clear
+    seen.close()
+    assert "a" not in seen

@@ -17,7 +17,6 @@ streams it in chunks and keeps only what may match.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -30,6 +29,7 @@ from evidence import model, phone, timeutil
 from evidence.errors import InvalidInput
 from evidence.importers import base, readahead
 from evidence.importers.base import Blob, Importer, Note, ReadContext, Record, Rejected, Unit
+from evidence.importers.seen import SeenKeys
 from evidence.importers.selection import NOT_SELECTED, Selection
 
 if TYPE_CHECKING:
@@ -204,7 +204,8 @@ class ImportRun:
             zone=str(getattr(self.zone, "key", self.zone)),
         )
         self._pending: list[_Pending] = []
-        self._seen: set[bytes] = set()  # dry runs only: keys "added" earlier in the run
+        # Dry runs only: the keys the run would have added (on disk, keyed digests only).
+        self._seen = SeenKeys(log.dedup_digest)
         self._recordings: list[_Recording] = []
         self._matched: set[int] = set()
         self._senders_from_log = False
@@ -250,8 +251,11 @@ class ImportRun:
         planned = self.plan(paths)
         self._bytes_total = sum(importer.size(unit) for importer, unit in planned)
         self._start_size = self.log.count()
-        for importer, unit in planned:
-            self._run_unit(importer, unit)
+        try:
+            for importer, unit in planned:
+                self._run_unit(importer, unit)
+        finally:
+            self._seen.close()
         self.summary.complete = True
         return self.summary
 
@@ -344,7 +348,7 @@ class ImportRun:
             r.draft.dedup_key == key for r in self._recordings
         ):
             return True
-        return bool(self.log.existing_dedup_keys([key])) or self._digest(key) in self._seen
+        return bool(self.log.existing_dedup_keys([key])) or key in self._seen
 
     def _with_blobs(self, draft: model.Draft, blobs: tuple[Blob, ...]) -> model.Draft:
         if self.options.dry_run:
@@ -443,27 +447,13 @@ class ImportRun:
 
     # --- appending ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _digest(key: str) -> bytes:
-        return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).digest()
-
     def _flush(self) -> None:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
         drafts = [p.draft for p in pending]
         if self.options.dry_run:
-            existing = self.log.existing_dedup_keys(d.dedup_key for d in drafts if d.dedup_key)
-            for item in pending:
-                key = item.draft.dedup_key or ""
-                digest = self._digest(key)
-                if key in existing:
-                    self._count(item.report, "duplicate", item.draft.kind)
-                elif digest in self._seen:
-                    self._count(item.report, "repeated", item.draft.kind)
-                else:
-                    self._seen.add(digest)
-                    self._count(item.report, "new", item.draft.kind)
+            self._count_dry(pending)
             return
         holders: dict[str, int] = {}
         made = self.log.append_new(drafts, holders)
@@ -481,6 +471,21 @@ class ImportRun:
                 outcome = "new"
             else:
                 outcome = "repeated" if seq >= self._start_size else "duplicate"
+            self._count(item.report, outcome, item.draft.kind)
+
+    def _count_dry(self, pending: list[_Pending]) -> None:
+        """What appending ``pending`` would do, without writing: the same outcomes."""
+        keys = [item.draft.dedup_key for item in pending if item.draft.dedup_key]
+        existing = self.log.existing_dedup_keys(keys)
+        firsts = iter(self._seen.add(key for key in keys if key not in existing))
+        for item in pending:
+            key = item.draft.dedup_key
+            if not key:
+                outcome = "new"  # never skipped
+            elif key in existing:
+                outcome = "duplicate"
+            else:
+                outcome = "new" if next(firsts) else "repeated"
             self._count(item.report, outcome, item.draft.kind)
 
     def _count(self, report: FileReport, outcome: str, kind: str) -> None:
