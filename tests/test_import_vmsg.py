@@ -38,7 +38,7 @@ QUIRKS = (
     "BEGIN:VCARD\nTEL:\nEND:VCARD\n"
     "BEGIN:VENV\nBEGIN:VCARD\nTEL:95188\nEND:VCARD\n"
     "BEGIN:VBODY\nDate:2025/03/01 17:01:00\nDateOrigin:1740819660123\n"
-    "我下周还\nNote: plain body lines, the second one\n\n"
+    "我下周还\nDate: plain body lines, the second one\n\n"
     "END:VBODY\nEND:VENV\nEND:VMSG\n"
     "BEGIN:VMSG\n"  # broken: END:VCARD missing
     "X-BOX:INBOX\nBEGIN:VCARD\nTEL:13800138001\n"
@@ -83,7 +83,7 @@ def test_quirks_file(log, tmp_path: Path) -> None:
     assert first.source is not None and first.source["format"] == "vmsg"
     assert first.source["position"] == "VMSG #1 (line 1)" and first.source["file"] == "sms.vmsg"
     assert "zone_assumed" not in first.source
-    sent = said["我下周还\nNote: plain body lines, the second one"]
+    sent = said["我下周还\nDate: plain body lines, the second one"]
     assert sent.fields["direction"] == "outgoing" and sent.fields["number"]["raw"] == "95188"
     # DateOrigin (exact, ms) wins over the Date line
     assert sent.occurred_at.isoformat(timespec="milliseconds") == "2025-03-01T17:01:00.123+08:00"
@@ -200,3 +200,28 @@ def test_read_ahead_in_a_second_process_gives_the_same_result(log, tmp_path, mon
     empty.write_text("x BEGIN:VMSG\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match="holds no BEGIN:VMSG block"):
         run_import(log, [empty], ImportOptions(read_ahead=True, format="vmsg"))
+
+
+def test_crafted_charsets_and_offsets_never_crash(log, tmp_path: Path) -> None:
+    cases = [
+        ("rot13", "2025/03/01 09:00:00 GMT"),
+        ("zlib", "2025/03/01 09:01:00 GMT"),
+        ("idna", "2025/03/01 09:02:00 GMT"),
+        ('"a\x00b"', "2025/03/01 09:03:00 GMT"),
+        ("UTF-8", "2025/03/01 09:04:00 +99:99"),
+        ("UTF-8", "0001/01/01 00:00:00 +01:00"),
+    ]
+    blocks = []
+    for charset, date in cases:
+        blocks.append(
+            "BEGIN:VMSG\nX-BOX:INBOX\nBEGIN:VCARD\nTEL:13800138000\nEND:VCARD\nBEGIN:VBODY\n"
+            f"Date:{date}\nTEXT;ENCODING=QUOTED-PRINTABLE;CHARSET={charset}:=E9=80=BE=E6=9C=9F\n"
+            "END:VBODY\nEND:VMSG\n"
+        )
+    path = tmp_path / "sms.vmsg"
+    path.write_text("".join(blocks), encoding="utf-8")
+    summary = _run(log, path)
+    assert (summary.new, summary.rejected) == (4, 2)
+    assert set(_by_said(log)) == {"逾期"} and summary.new == 4  # unknown charsets read as UTF-8
+    reasons = [reason for _file, _position, reason in summary.rejections]
+    assert "offset must be a timedelta" in reasons[0]

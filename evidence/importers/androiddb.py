@@ -230,10 +230,11 @@ def _text(value: Any) -> str | None:
 
 
 def _code(value: Any) -> str:
-    """A type code as written (``1``, ``"1"``, ``1.0`` all give ``"1"``)."""
+    """A type code as written (``1``, ``"1"``, ``1.0`` all give ``"1"``), at most 20
+    characters (it may become a tag)."""
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return (_text(value) or "").strip()
+        return str(int(value))[:20]
+    return (_text(value) or "").strip()[:20]
 
 
 def _millis(value: Any, ctx: ReadContext) -> tuple[Any, int]:

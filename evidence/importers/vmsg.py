@@ -84,13 +84,17 @@ class Block:
 
 
 def _decode(data: bytes, charset: str | None) -> str:
-    name = "utf-8"
+    """``data`` in its declared charset; one that is unknown or not a text encoding
+    (``rot13``, ``zlib``, ``idna``…, from a crafted file) falls back to UTF-8."""
+    text = None
     if charset:
         try:
-            name = codecs.lookup(charset.strip().strip('"')).name
-        except LookupError:
-            name = "utf-8"
-    return data.decode(name, "replace").replace("\x00", "\ufffd")
+            text = data.decode(codecs.lookup(charset.strip().strip('"')).name, "replace")
+        except (LookupError, UnicodeError, ValueError):
+            text = None
+    if text is None:
+        text = data.decode("utf-8", "replace")
+    return text.replace("\x00", "\ufffd")
 
 
 def _params(head: bytes) -> tuple[str, dict[str, str]]:
@@ -201,6 +205,9 @@ def _line(block: Block, data: bytes) -> None:
         block.stack.pop()
         return
     in_text = block.stack[-1] in ("VBODY", "MSG")
+    if in_text and block.text_lines:  # once the text has begun, "Date: …" is text too
+        block.text_lines.append(_decode(data, None))
+        return
     if match:
         head = data[: match.end() - 1]
         name = _params(head)[0]
@@ -327,7 +334,7 @@ def read_vmsg(path: Path, ctx: ReadContext, name: str) -> Iterator[Item]:
                     if block.size > MAX_BLOCK:
                         raise BrokenBlock(f"the block is longer than {MAX_BLOCK} bytes")
                     _line(block, data.strip(b" \t") if block.pending is None else data)
-                except BrokenBlock as error:
+                except (ValueError, OverflowError) as error:  # BrokenBlock, and any other
                     block.broken = f"line {number}: {error}"
             if block.stack:
                 closing = data is not None and data.strip().upper() == b"END:VMSG"
@@ -338,7 +345,7 @@ def read_vmsg(path: Path, ctx: ReadContext, name: str) -> Iterator[Item]:
             # END:VMSG closed the block.
             try:
                 record, was_assumed = _record(block, ctx)
-            except BrokenBlock as error:
+            except (ValueError, OverflowError) as error:  # BrokenBlock, a time out of range
                 yield Rejected(block.position, str(error))
             else:
                 assumed += was_assumed
