@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import sys
 from collections.abc import Callable, Generator, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -40,8 +41,12 @@ def _same(item: Any) -> Any:
 
 
 def available() -> bool:
-    """Whether a child can be forked here (and there is a second core to run it)."""
-    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+    """Whether a child can be forked here (and there is a second core to run it).
+
+    Linux only: on macOS a forked child may crash in system frameworks the parent
+    loaded, and Windows cannot fork; both read in one process.
+    """
+    return sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1
 
 
 def in_child(
