@@ -225,3 +225,30 @@ def test_crafted_charsets_and_offsets_never_crash(log, tmp_path: Path) -> None:
     assert set(_by_said(log)) == {"逾期"} and summary.new == 4  # unknown charsets read as UTF-8
     reasons = [reason for _file, _position, reason in summary.rejections]
     assert "offset must be a timedelta" in reasons[0]
+
+
+def test_reading_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
+    import gc
+    import tracemalloc
+    from zoneinfo import ZoneInfo
+
+    from evidence.importers.base import ReadContext
+
+    def peak(path: Path) -> tuple[float, int]:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            count = sum(1 for _ in vmsg.read_vmsg(path, ReadContext(ZoneInfo("UTC")), path.name))
+            return tracemalloc.get_traced_memory()[1] / 2**20, count
+        finally:
+            tracemalloc.stop()
+
+    from evidence import phone
+
+    phone.normalize("13800138000")  # the number data, loaded once per process, not measured
+    small = ox.write_vmsg(tmp_path / "small.vmsg", ox.collection_messages(500))
+    large = ox.write_vmsg(tmp_path / "large.vmsg", ox.collection_messages(4000, start=9000))
+    assert large.stat().st_size > 7 * small.stat().st_size
+    (small_peak, small_count), (large_peak, large_count) = peak(small), peak(large)
+    assert (small_count, large_count) == (500, 4000)
+    assert large_peak < small_peak * 1.2 + 0.2, (small_peak, large_peak)
