@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plistlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,24 @@ def test_sms_db_alone_says_where_the_attachments_are(log, tmp_path: Path) -> Non
     first = min((e for e in log.entries() if e.kind == "sms"), key=lambda e: e.occurred_at)
     assert first.attachments == ()
     assert "import the folder, not sms.db alone: IMG_4471.jpeg" in first.fields["note"]
+
+
+def test_an_sms_db_with_its_wal_is_read_whole_and_left_unchanged(log, tmp_path: Path) -> None:
+    # Pulled from a phone while Messages had it open: the last change is still in the WAL,
+    # which an immutable open of sms.db alone would silently miss.
+    path = _sms_db(tmp_path / "sms.db")
+    writer = sqlite3.connect(path)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("UPDATE message SET text = '只在 WAL 里' WHERE text = '我下周还'")
+    writer.commit()
+    pulled = tmp_path / "pulled"
+    pulled.mkdir()
+    for suffix in ("", "-wal"):
+        (pulled / f"sms.db{suffix}").write_bytes((tmp_path / f"sms.db{suffix}").read_bytes())
+    writer.close()
+    before = {p.name: p.read_bytes() for p in pulled.iterdir()}
+    run_import(log, [pulled / "sms.db"], ImportOptions())
+    said = {e.fields.get("said") for e in log.entries() if e.kind == "sms"}
+    assert "只在 WAL 里" in said and "我下周还" not in said
+    assert {p.name: p.read_bytes() for p in pulled.iterdir()} == before

@@ -264,3 +264,17 @@ def test_dedup_keys_do_not_change_between_versions(log, tmp_path: Path) -> None:
     assert sbr._call(hidden, ctx, "p", superbackup=False).dedup_key == (
         "call|1|1740819600000|incomingmissed|0|0"
     )
+
+
+def test_an_overlong_type_code_is_cut_not_refused(log, tmp_path: Path) -> None:
+    path = tmp_path / "sms.xml"
+    path.write_text(
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>\n"
+        f'<smses count="1"><sms address="13800138000" date="{fx.BASE_MS}" type="{"9" * 300}" '
+        'body="催收" /></smses>',
+        encoding="utf-8",
+    )
+    summary = _run(log, path)
+    assert (summary.new, summary.rejected) == (1, 0)
+    (entry,) = [e for e in log.entries() if e.kind == "sms"]
+    assert entry.fields["tags"] == ["sms type " + "9" * 20]

@@ -110,3 +110,9 @@ def _clean_reference(data: bytes) -> bytes:
 def test_clean_fast_paths_change_nothing(pieces) -> None:
     data = b"".join(pieces)
     assert xmlsafe.clean(data) == _clean_reference(data)
+
+
+def test_an_unknown_encoding_is_damage_not_a_crash() -> None:
+    data = b"<?xml version='1.0' encoding='U' standalone='yes'?><smses count='0'></smses>"
+    with pytest.raises(xmlsafe.XmlDamaged, match="unknown encoding: U"):
+        list(xmlsafe.iter_elements(io.BytesIO(data), frozenset({"sms"})))

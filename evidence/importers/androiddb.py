@@ -24,20 +24,17 @@ See ../shared/formats.md §3.2.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from evidence.errors import InvalidInput
 from evidence.importers import base
 from evidence.importers.base import Importer, Item, Note, ReadContext, Record, Rejected, Unit
+from evidence.importers.sqlitefile import connect
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 # Every table read, in reading order: texts first (``--keywords`` learns numbers from them).
@@ -87,40 +84,6 @@ TABLES: dict[str, Table] = {
 
 
 # --- opening a database without ever writing it ---------------------------------------------
-
-
-def _configure(conn: sqlite3.Connection) -> None:
-    # A damaged or crafted file may hold text that is not UTF-8: keep it, visibly.
-    conn.text_factory = lambda data: data.decode("utf-8", "replace")
-    conn.execute("PRAGMA trusted_schema = OFF")
-    conn.execute("PRAGMA query_only = ON")
-    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-
-
-def _has_wal(path: Path) -> bool:
-    wal = path.with_name(path.name + "-wal")
-    return wal.is_file() and wal.stat().st_size > 0
-
-
-@contextmanager
-def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to ``path``; with a ``-wal`` file, to a private copy of both."""
-    try:
-        if not _has_wal(path):
-            uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
-            with closing(sqlite3.connect(uri, uri=True)) as conn:
-                _configure(conn)
-                yield conn
-            return
-        with tempfile.TemporaryDirectory(prefix="evidence-db-") as folder:
-            copy = Path(folder) / "copy.db"
-            shutil.copyfile(path, copy)
-            shutil.copyfile(path.with_name(path.name + "-wal"), Path(folder) / "copy.db-wal")
-            with closing(sqlite3.connect(copy)) as conn:
-                _configure(conn)
-                yield conn
-    except (sqlite3.Error, ValueError, OSError) as error:
-        raise InvalidInput(f"cannot read {path.name} as an SQLite database: {error}") from None
 
 
 @lru_cache(maxsize=256)

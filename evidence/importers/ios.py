@@ -22,15 +22,14 @@ import hashlib
 import plistlib
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from evidence.errors import InvalidInput
 from evidence.importers import base
 from evidence.importers.base import Blob, Importer, Item, ReadContext, Record, Rejected, Unit
+from evidence.importers.sqlitefile import connect
 
 SMS_DB_ID = "3d0d7e5fb2ce288813306e4d4636395e047a3d28"  # HomeDomain-Library/SMS/sms.db
 CALLS_ID = "5a4935c78a5255723f707230a451d79c540d2741"  # HomeDomain-…/CallHistory.storedata
@@ -38,21 +37,8 @@ OLD_CALLS_ID = "2b2b0084a1bc3a5ac8c27afdf14afb42c61a19ca"  # iOS <= 7 call_histo
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
-    try:
-        conn = sqlite3.connect(uri, uri=True)
-        # A damaged or crafted file may hold text that is not UTF-8: keep it, visibly.
-        conn.text_factory = lambda data: data.decode("utf-8", "replace")
-        conn.execute("PRAGMA trusted_schema = OFF")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except (sqlite3.Error, ValueError) as error:
-        raise InvalidInput(f"cannot read {path.name} as an SQLite database: {error}") from None
-    return conn
-
-
 def _tables(path: Path) -> set[str]:
-    with closing(_connect(path)) as conn:
+    with connect(path) as conn:
         return {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
 
 
@@ -144,7 +130,7 @@ def _is_phone(handle: str) -> bool:
 
 
 def read_messages(path: Path, ctx: ReadContext, root: Path | None = None) -> Iterator[Item]:
-    with closing(_connect(path)) as conn:
+    with connect(path) as conn:
         try:
             columns = _columns(conn, "message")
             tables = _tables(path)
@@ -240,7 +226,7 @@ def _message(
 
 
 def read_calls(path: Path, ctx: ReadContext) -> Iterator[Item]:
-    with closing(_connect(path)) as conn:
+    with connect(path) as conn:
         try:
             c = _columns(conn, "ZCALLRECORD")
             if not c:

@@ -26,6 +26,8 @@ from evidence.importers.base import Blob, Importer, Item, Note, ReadContext, Rec
 ROOTS = (b"<smses", b"<calls", b"<alllogs")
 TAGS = frozenset({"sms", "mms", "call", "log"})
 
+# An unknown type code is kept as a tag ("sms type 7"), cut so the tag stays valid.
+MAX_TYPE = 20
 SMS_TYPES: dict[str, tuple[str | None, str | None]] = {
     "1": ("incoming", None),
     "2": ("outgoing", None),
@@ -76,7 +78,7 @@ def _sms(attrs: dict[str, str], ctx: ReadContext, position: str) -> Record:
         number = "unknown"
     date = attrs.get("date")
     occurred, millis = base.from_epoch_ms(None if _absent(date) else date, ctx.zone)
-    raw_type = (attrs.get("type") or "").strip()
+    raw_type = (attrs.get("type") or "").strip()[:MAX_TYPE]
     direction, tag = SMS_TYPES.get(raw_type, (None, f"sms type {raw_type or 'missing'}"))
     body = attrs.get("body") or ""
     if body.strip().lower() == "null":
@@ -99,7 +101,7 @@ def _call(attrs: dict[str, str], ctx: ReadContext, position: str, superbackup: b
         number = "unknown"
     date = attrs.get("date")
     occurred, millis = base.from_epoch_ms(None if _absent(date) else date, ctx.zone)
-    raw_type = (attrs.get("type") or "").strip()
+    raw_type = (attrs.get("type") or "").strip()[:MAX_TYPE]
     direction, answered, tag = CALL_TYPES.get(raw_type, (None, None, f"call type {raw_type}"))
     raw_duration = attrs.get("dur" if superbackup else "duration")
     duration = None if _absent(raw_duration) else int(raw_duration)  # type: ignore[arg-type]

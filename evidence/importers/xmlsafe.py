@@ -205,6 +205,10 @@ def iter_elements(
             parser.Parse(chunk, not chunk)
         except (expat.ExpatError, DefusedXmlException, XmlDamaged) as error:
             failure = error  # the records completed before the damage are still given
+        except LookupError as error:  # expat: an encoding declaration Python does not know
+            failure = XmlDamaged(
+                parser.CurrentLineNumber, parser.CurrentColumnNumber, str(error)[:80]
+            )
         for element in ready:
             if root is None:
                 root = element
