@@ -2,8 +2,9 @@
 
 An unencrypted iTunes/Finder backup stores each file under the SHA-1 of
 ``Domain-relativePath`` (``<backup>/<first two hex digits>/<id>``; flat in old
-backups). The databases are opened read-only and immutable, with
-``trusted_schema`` off, so a crafted file cannot write or run anything.
+backups). The databases are opened read-only with ``trusted_schema`` off
+(:mod:`evidence.importers.sqlitefile`; with a ``-wal`` file beside a database given
+directly, a private copy of both), so a crafted file cannot write or run anything.
 Times count from 2001-01-01: seconds before iOS 11, nanoseconds after; the call
 history's ``ZDATE`` is always seconds. See ../shared/formats.md §2.
 
