@@ -8,6 +8,8 @@ exactly what is missing, and a complete or overlapping re-import adds nothing.
 A skipped record is counted as "already in the log" when the entry holding its
 key was there before the run, and as "repeated within this import" when this
 run added it (the same record twice in one file, or in two files of one run).
+Large files are read and validated in a second process while this one appends
+(``read_ahead``, the CLI: :mod:`evidence.importers.readahead`).
 Memory stays bounded: one batch, the per-number counts, at most
 :data:`MAX_REJECTIONS` rejection reasons and one chunk of recordings waiting to
 be matched are held at a time; reading the log (recordings, ``--keywords``)
@@ -35,7 +37,7 @@ from evidence.importers.selection import NOT_SELECTED, Selection
 if TYPE_CHECKING:
     from evidence.ledger import Log
 
-BATCH = 4000  # records per transaction: a commit costs ~4 ms whatever its size
+BATCH = 4000  # records per transaction: each commit waits for the disk (a few ms)
 MAX_REJECTIONS = 1000
 RECORDING_TOLERANCE = timedelta(seconds=120)
 RECORDING_CHUNK = 1000  # recordings matched against the log together (one pass over it)
