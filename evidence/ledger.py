@@ -768,12 +768,40 @@ class Log:
         if row is None:
             raise NotFound(f"there is no entry {seq}")
         entry = self._decrypt(row)
-        corrections = [e for e in self.entries() if e.target == seq]
-        return replace(
-            entry,
-            amended_by=tuple(e.seq for e in corrections if e.kind == "amend"),
-            retracted_by=next((e.seq for e in corrections if e.kind == "retract"), None),
+        amended_by, retracted_by = self._corrections_of(seq)
+        return replace(entry, amended_by=amended_by, retracted_by=retracted_by)
+
+    def _corrections_of(self, target: int) -> tuple[tuple[int, ...], int | None]:
+        """The amendments of one entry and its (first) retraction, as :meth:`entries` marks them.
+
+        A correction always comes after its target, and an entry's kind is encrypted:
+        only later entries are decrypted, and only those whose bytes hold a ``"target"``
+        key are read in full (``show`` or ``amend`` of one entry used to read the whole log).
+        """
+        query = (
+            select(entries.c.seq, entries.c.commitment, entries.c.sealed)
+            .where(entries.c.log_id == self.log_id, entries.c.seq > target)
+            .order_by(entries.c.seq)
         )
+        amended: list[int] = []
+        retracted: int | None = None
+        unseal, reader = self._sealer.unseal, self._reader()
+        with (
+            self.store.engine.connect() as conn,
+            conn.execution_options(yield_per=2000).execute(query) as result,
+        ):
+            for seq, commitment, sealed in result:
+                # In canonical JSON a quote inside a text is escaped: this is a key.
+                if b'"target":' not in unseal(sealed, hashing.entry_aad(self.log_id, seq)):
+                    continue
+                correction = reader.read(seq, commitment, sealed)
+                if correction.target != target:
+                    continue
+                if correction.kind == "amend":
+                    amended.append(seq)
+                elif retracted is None:
+                    retracted = seq
+        return tuple(amended), retracted
 
     def disclose(self, seqs: Iterable[int]) -> list[Disclosure]:
         """Salt and canonical bytes of chosen entries: what a bundle reveals, and nothing else."""

@@ -226,6 +226,22 @@ def test_attachments_must_exist_in_this_log(store, log, make_draft):
 # --- corrections ------------------------------------------------------------------------------
 
 
+def test_one_entry_is_marked_as_the_whole_log_marks_it(log, make_draft):
+    # Texts that look like a correction's key (escaped in canonical JSON) and corrections
+    # of other entries must not count; every entry read alone equals its place in entries().
+    log.append([make_draft(said='"target":0'), make_draft("sms", said='{"target":1}'),
+                make_draft()])  # fmt: skip
+    log.amend(0, {"said": "改"}, reason="r")
+    log.retract(1, "not collection")
+    log.amend(0, {"duration": 3}, reason="r")
+    log.append([make_draft("sms", said='"target":2,"kind":"amend"')])
+    log.amend(2, {"said": "x"}, reason="r")
+    whole = log.entries()
+    assert [(e.amended_by, e.retracted_by) for e in whole[:3]] == [((3, 5), None), ((), 4),
+                                                                    ((7,), None)]  # fmt: skip
+    assert [log.entry(e.seq) for e in whole] == whole
+
+
 def test_amend_leaves_the_original_and_links_it(log, make_draft):
     (original,) = log.append([make_draft(said="说明天去我单位")])
     first = log.amend(0, {"said": "说明天去我单位找领导", "duration": 75}, reason="the full words")
