@@ -125,7 +125,8 @@ def _child(produce: Callable[[], Iterator[Any]], ctx: ReadContext, sender: Conne
     except (BrokenPipeError, EOFError):  # the parent stopped reading
         pass
     except Exception as error:  # every failure goes back to the parent
-        send(_FAILED, _portable(error))
+        with contextlib.suppress(BrokenPipeError, EOFError):  # unless it stopped reading
+            send(_FAILED, _portable(error))
     finally:
         sender.close()
 
