@@ -40,7 +40,8 @@ def _party(entry: Any) -> str:
 def _summary(entry: Any) -> str:
     fields = entry.fields
     if entry.kind == "amend":
-        changed = ", ".join(sorted(fields.get("changes", {}))) or "attachments"
+        names = [*sorted(fields.get("changes", {})), *(f"-{n}" for n in fields.get("cleared", ()))]
+        changed = ", ".join(names) or "attachments"
         return f"corrects #{fields['target']}: {changed}" + (
             f" ({fields['reason']})" if fields.get("reason") else ""
         )
@@ -197,15 +198,15 @@ def show(
     if head:
         click.echo(f"  first signed in head of size {head.size} at {head.signed_at}")
     click.echo(_cover_line(log, seq))
-    for other in log.entries():
-        if other.target != seq:
-            continue
+    for other in log.corrections(entry):
         when = timeutil.format_local(other.recorded_at, zone)
         click.echo(f"  {other.kind} #{other.seq} recorded {when}:")
         if other.fields.get("reason"):
             click.echo(f"      reason: {clean(other.fields['reason'])}")
         for line in _field_lines(other.fields.get("changes", {})):
             click.echo("    " + line.replace(":", " →", 1))
+        for name in other.fields.get("cleared", ()):
+            click.echo(f"      {clean(name)} → (removed)")
         for added in other.attachments:
             click.echo(f"      adds attachment {clean(added.name)} sha256 {added.sha256}")
 

@@ -35,6 +35,10 @@ FIELD_OPTIONS = [
 ]
 
 
+# --clear takes a field by its option's name too (--who is contact_name, --tag tags).
+CLEAR_NAMES = {"who": "contact_name", "tag": "tags", "body": "said"}
+
+
 def _with_field_options(function: Any) -> Any:
     for option in reversed(FIELD_OPTIONS):
         function = option(function)
@@ -46,6 +50,13 @@ def _with_field_options(function: Any) -> Any:
 @click.argument("seq", type=click.IntRange(0, 2**63 - 1))
 @click.option("--reason", default="", help="Why the correction is made.")
 @click.option("--at", "at", help="The corrected time of the event.")
+@click.option(
+    "--clear",
+    "cleared",
+    multiple=True,
+    metavar="FIELD",
+    help="A field the entry should not have (e.g. --clear platform); repeatable.",
+)
 @_with_field_options
 @ATTACH
 def amend(
@@ -55,12 +66,15 @@ def amend(
     seq: int,
     reason: str,
     at: str | None,
+    cleared: tuple[str, ...],
     attachments: tuple[Path, ...],
     **changes: Any,
 ) -> None:
     """Correct entry SEQ by appending an amendment (field options as for `log`).
 
     The original entry stays as it was; `list` and `show` mark it as amended.
+    `--clear` removes a field from the entry as amended (a wrong platform, a note
+    about someone else); the original still shows it.
     """
     from evidence import timeutil
 
@@ -71,7 +85,9 @@ def amend(
     for path in attachments:
         with path.open("rb") as handle:
             stored.append(log.add_attachment(handle, path.name))
-    entry = log.amend(seq, changes, reason, new_time, tuple(stored))
+    bare = [name.strip().lstrip("-") for name in cleared]
+    names = [CLEAR_NAMES.get(name, name) for name in bare]
+    entry = log.amend(seq, changes, reason, new_time, tuple(stored), names)
     context.remember_head(log.head())
     click.echo(f"Recorded amendment #{entry.seq} of entry #{seq}.")
 

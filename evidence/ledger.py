@@ -667,12 +667,13 @@ class Log:
         reason: str = "",
         new_time: datetime | None = None,
         attachments: tuple[Attachment, ...] = (),
+        cleared: Iterable[str] = (),
     ) -> Entry:
         target = self.entry(seq)
         if target.retracted_by is not None:
             raise Conflict(f"entry {seq} was retracted by entry {target.retracted_by}")
         draft = model.amendment_draft(
-            target, self.store.clock(), changes, reason, new_time, attachments
+            target, self.store.clock(), changes, reason, new_time, attachments, cleared
         )
         return self.append([draft])[0]
 
@@ -770,6 +771,19 @@ class Log:
         entry = self._decrypt(row)
         amended_by, retracted_by = self._corrections_of(seq)
         return replace(entry, amended_by=amended_by, retracted_by=retracted_by)
+
+    def corrections(self, entry: Entry) -> list[Entry]:
+        """The amendments and the retraction of ``entry`` (as :meth:`entry` gives it), in order."""
+        seqs = sorted({*entry.amended_by, *([entry.retracted_by] if entry.retracted_by else [])})
+        if not seqs:
+            return []
+        query = (
+            select(entries)
+            .where(entries.c.log_id == self.log_id, entries.c.seq.in_(seqs))
+            .order_by(entries.c.seq)
+        )
+        with self.store.engine.connect() as conn:
+            return [self._decrypt(row) for row in conn.execute(query)]
 
     def _corrections_of(self, target: int) -> tuple[tuple[int, ...], int | None]:
         """The amendments of one entry and its (first) retraction, as :meth:`entries` marks them.

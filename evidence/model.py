@@ -9,7 +9,7 @@ in the log, the store's clock and its commitment.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -242,23 +242,66 @@ def amendment_draft(
     reason: str,
     new_time: datetime | None = None,
     attachments: tuple[Attachment, ...] = (),
+    cleared: Iterable[str] = (),
 ) -> Draft:
-    """An entry that corrects ``target``; the target itself is never touched."""
+    """An entry that corrects ``target``; the target itself is never touched.
+
+    ``cleared`` names fields the event should not have had (a platform guessed
+    wrongly, a note about someone else): they are shown as removed from then on.
+    """
     if target.kind not in EVENT_KINDS:
         raise InvalidInput(f"entry {target.seq} is a correction; amend the original entry")
     clean = validate_fields(target.kind, changes, partial=True)
-    if target.kind == "fact" and clean:
-        # Amendments add or replace fields, never remove them: the fact as amended must
-        # still have what its kind needs (a debtor_zone its zone, an agreed_time its window).
-        _check_fact({**target.fields, **clean})
+    removed = _clearable(target.kind, cleared, clean)
+    if target.kind == "fact" and (clean or removed):
+        # The fact as amended must still have what its kind needs (a debtor_zone its
+        # zone, an agreed_time its window).
+        _check_fact(
+            {name: v for name, v in {**target.fields, **clean}.items() if name not in removed}
+        )
     if new_time is not None:
         clean["occurred_at"] = timeutil.format_canonical(new_time)
-    if not clean and not attachments:
-        raise InvalidInput("nothing to amend: give at least one field, a time or an attachment")
+    if not clean and not attachments and not removed:
+        raise InvalidInput(
+            "nothing to amend: give at least one field, a field to clear, a time or an attachment"
+        )
     body: dict[str, Any] = {"target": target.seq, "changes": clean}
+    if removed:
+        body["cleared"] = removed
     if reason:
         body["reason"] = _text("reason", reason)
     return Draft("amend", occurred_at, body, tuple(attachments))
+
+
+def _clearable(kind: str, names: Iterable[str], changes: Mapping[str, Any]) -> list[str]:
+    """The fields an amendment clears, sorted; refused when the event cannot lose them."""
+    allowed = {**COMMON_FIELDS, **KIND_FIELDS[kind]}
+    cleared = sorted(set(names))
+    for name in cleared:
+        if name not in allowed:
+            raise InvalidInput(f"{kind} has no field {name!r}")
+        if name in REQUIRED[kind] or (kind == "fact" and name == "fact"):
+            raise InvalidInput(f"a {kind} needs {name}: correct it instead of clearing it")
+        if name in changes:
+            raise InvalidInput(f"{name} is both changed and cleared")
+    return cleared
+
+
+def amended(
+    instant: datetime, fields: Mapping[str, Any], amendment: Mapping[str, Any]
+) -> tuple[datetime, dict[str, Any]]:
+    """An event's time and fields after one amendment's ``fields`` (the inputs stay as they are).
+
+    The one definition of what an amendment does, for the rules, the bundle and the pages.
+    """
+    update = dict(amendment.get("changes", {}))
+    when = update.pop("occurred_at", None)
+    if when:
+        instant = timeutil.parse_canonical(when)
+    result = {**fields, **update}
+    for name in amendment.get("cleared", ()):
+        result.pop(name, None)
+    return instant, result
 
 
 def retraction_draft(target: Entry, occurred_at: datetime, reason: str) -> Draft:

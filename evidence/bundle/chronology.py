@@ -154,6 +154,7 @@ def entry_lines(
                 elif isinstance(value, list):
                     value = ", ".join(map(str, value))
                 shown.append(f"{key} → {value}")
+            shown += [f"{key} → {label('cleared', lang)}" for key in fix.fields.get("cleared", ())]
             head += ": " + "; ".join(shown)
             for attachment in fix.attachments:
                 head += (

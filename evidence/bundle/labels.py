@@ -93,6 +93,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "amend": ("更正", "amendment"),
     "retract": ("撤回", "retraction"),
     "reason": ("原因", "reason"),
+    "cleared": ("已删除", "removed"),
     "source": ("来源", "source"),
     "manual": ("手工记录", "typed by hand"),
     "commitment": ("承诺值", "commitment"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from evidence.model import Entry
+from evidence.model import Entry, amended
 
 NIGHT_START, NIGHT_END = 22, 8  # 22:00–08:00, the hours collection rules forbid
 
@@ -18,23 +18,19 @@ def is_night(hour: int) -> bool:
 
 def effective(entry: Entry, corrections: list[Entry]) -> dict[str, Any]:
     """The event's fields with its amendments applied, in log order (for display only)."""
-    fields = dict(entry.fields)
-    for correction in corrections:
-        if correction.kind == "amend":
-            changes = dict(correction.fields.get("changes", {}))
-            changes.pop("occurred_at", None)
-            fields.update(changes)
-    return fields
+    return _as_amended(entry, corrections)[1]
 
 
 def effective_time(entry: Entry, corrections: list[Entry]) -> datetime:
-    when = entry.occurred_at
-    for correction in corrections:
-        if correction.kind == "amend" and "occurred_at" in correction.fields.get("changes", {}):
-            from evidence import timeutil
+    return _as_amended(entry, corrections)[0]
 
-            when = timeutil.parse_canonical(correction.fields["changes"]["occurred_at"])
-    return when
+
+def _as_amended(entry: Entry, corrections: list[Entry]) -> tuple[datetime, dict[str, Any]]:
+    instant, fields = entry.occurred_at, entry.fields
+    for correction in corrections:
+        if correction.kind == "amend":
+            instant, fields = amended(instant, fields, correction.fields)
+    return instant, dict(fields)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from operator import attrgetter
 from typing import Any, NamedTuple
 
 from evidence import phone, timeutil
-from evidence.model import EVENT_KINDS
+from evidence.model import EVENT_KINDS, amended
 
 # Instrument tiers, strongest first. A finding says "may violate" a law or regulation and
 # "breaches" an industry or recommended standard: only the standards set numbers.
@@ -419,13 +419,9 @@ def effective(entries: Iterable[Any]) -> list[tuple[Any, datetime, dict[str, Any
         if not amendments:
             result.append((entry, entry.occurred_at, entry.fields))
             continue
-        instant, fields = entry.occurred_at, dict(entry.fields)
+        instant, fields = entry.occurred_at, entry.fields
         for amendment in sorted(amendments, key=lambda a: a.seq):
-            update = dict(amendment.fields.get("changes", {}))
-            when = update.pop("occurred_at", None)
-            if when:
-                instant = timeutil.parse_canonical(when)
-            fields.update(update)
+            instant, fields = amended(instant, fields, amendment.fields)
         result.append((entry, instant, fields))
     return result
 
