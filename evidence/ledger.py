@@ -668,20 +668,48 @@ class Log:
         new_time: datetime | None = None,
         attachments: tuple[Attachment, ...] = (),
         cleared: Iterable[str] = (),
+        dedup_key: str | None = None,
     ) -> Entry:
+        """Append an amendment of entry ``seq``.
+
+        With ``dedup_key`` (a client's id for the request) a retried amendment is not
+        appended twice: the one stored under that key is returned.
+        """
+        done = self._already_made(dedup_key)
+        if done is not None:
+            return done
         target = self.entry(seq)
         if target.retracted_by is not None:
             raise Conflict(f"entry {seq} was retracted by entry {target.retracted_by}")
         draft = model.amendment_draft(
             target, self.store.clock(), changes, reason, new_time, attachments, cleared
         )
-        return self.append([draft])[0]
+        return self._append_once(replace(draft, dedup_key=dedup_key))
 
-    def retract(self, seq: int, reason: str) -> Entry:
+    def retract(self, seq: int, reason: str, dedup_key: str | None = None) -> Entry:
+        """Append the retraction of entry ``seq`` (``dedup_key``: as for :meth:`amend`)."""
+        done = self._already_made(dedup_key)
+        if done is not None:
+            return done
         target = self.entry(seq)
         if target.retracted_by is not None:
             raise Conflict(f"entry {seq} was already retracted by entry {target.retracted_by}")
-        return self.append([model.retraction_draft(target, self.store.clock(), reason)])[0]
+        draft = model.retraction_draft(target, self.store.clock(), reason)
+        return self._append_once(replace(draft, dedup_key=dedup_key))
+
+    def _already_made(self, dedup_key: str | None) -> Entry | None:
+        if dedup_key is None:
+            return None
+        held = self.seqs_for_dedup_keys([dedup_key]).get(dedup_key)
+        return None if held is None else self.entry(held)
+
+    def _append_once(self, draft: Draft) -> Entry:
+        """Append one correction; if its key was stored meanwhile, the stored one."""
+        if draft.dedup_key is None:
+            return self.append([draft])[0]
+        seqs: dict[str, int] = {}
+        made = self.append([draft], skip_duplicates=True, seqs=seqs)
+        return made[0] if made else self.entry(seqs[draft.dedup_key])
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -159,8 +159,20 @@ def _draft(item: Any, log: Any) -> model.Draft:
     if item["kind"] not in model.EVENT_KINDS:
         raise ApiError(422, f"kind must be one of {', '.join(model.EVENT_KINDS)}")
     occurred = timeutil.parse_instant(item["occurred_at"], log.zone)
+    return model.make_draft(
+        item["kind"],
+        occurred,
+        item["fields"],
+        _attachment_refs(item.get("attachments") or [], log),
+        source={"via": "api"},
+        dedup_key=DEDUP_PREFIX + item["id"],
+    )
+
+
+def _attachment_refs(items: list[Any], log: Any) -> tuple[model.Attachment, ...]:
+    """Attachments named by an upload: each one already uploaded to this log."""
     refs = []
-    for ref in item.get("attachments") or []:
+    for ref in items:
         if not isinstance(ref, dict):
             raise ApiError(422, "each attachment is an object with sha256 and name")
         check_object(ref, _ATTACHMENT_REF, ("sha256", "name"), "the attachment")
@@ -170,14 +182,7 @@ def _draft(item: Any, log: Any) -> model.Draft:
             refs.append(log.attachment_ref(ref["sha256"], ref["name"], ref.get("media_type")))
         except NotFound as exc:
             raise ApiError(422, f"attachment {ref['sha256']} was not uploaded") from exc
-    return model.make_draft(
-        item["kind"],
-        occurred,
-        item["fields"],
-        tuple(refs),
-        source={"via": "api"},
-        dedup_key=DEDUP_PREFIX + item["id"],
-    )
+    return tuple(refs)
 
 
 def _item_error(error: Exception) -> dict[str, Any]:
@@ -329,6 +334,70 @@ def entry_of(log: Any, seq: int) -> Any:
 @authenticated
 def show_entry(seq: int) -> Response:
     return jsonify({"ok": True, "entry": entry_json(entry_of(g.log, seq))})
+
+
+# --- corrections ------------------------------------------------------------------------------
+
+_AMENDMENT: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "changes": dict,
+    "cleared": list,
+    "reason": str,
+    "occurred_at": str,
+    "attachments": list,
+}
+# A correction's client id shares the events' key space under its own prefix.
+CORRECTION_PREFIX = DEDUP_PREFIX + "correction/"
+
+
+def _client_key(data: dict[str, Any]) -> str:
+    if not _CLIENT_ID.match(data["id"]):
+        raise ApiError(422, "id must be 1 to 200 printable ASCII characters")
+    return CORRECTION_PREFIX + data["id"]
+
+
+def _stored(log: Any, make: Callable[[], Any]) -> tuple[Response, int]:
+    """Append a correction: 201 when made now, 200 when the same id was already stored."""
+    size = log.count()
+    with write_turn():
+        entry = make()
+    if entry.seq >= size:
+        from server.timestamping import after_upload
+
+        after_upload(log)
+        return jsonify({"ok": True, "entry": entry_json(entry)}), 201
+    return jsonify({"ok": True, "entry": entry_json(entry)}), 200
+
+
+@bp.post("/entries/<int:seq>/amendments")
+@authenticated
+def amend_entry(seq: int) -> tuple[Response, int]:
+    """Correct an entry: changed fields, cleared fields, a new time, added files (retry-safe)."""
+    data = json_body(_AMENDMENT, ("id",))
+    key, log = _client_key(data), g.log
+    cleared = data.get("cleared", [])
+    if not all(isinstance(name, str) for name in cleared):
+        raise ApiError(422, "cleared must be a list of field names")
+    when = data.get("occurred_at")
+    new_time = timeutil.parse_instant(when, log.zone) if when else None
+    files = _attachment_refs(data.get("attachments", []), log)
+    entry_of(log, seq)
+
+    def amend() -> Any:
+        changes, reason = data.get("changes", {}), data.get("reason", "")
+        return log.amend(seq, changes, reason, new_time, files, cleared, dedup_key=key)
+
+    return _stored(log, amend)
+
+
+@bp.post("/entries/<int:seq>/retractions")
+@authenticated
+def retract_entry(seq: int) -> tuple[Response, int]:
+    """Withdraw an entry logged by mistake, with a reason (retry-safe)."""
+    data = json_body({"id": str, "reason": str}, ("id", "reason"))
+    key, log = _client_key(data), g.log
+    entry_of(log, seq)
+    return _stored(log, lambda: log.retract(seq, data["reason"], dedup_key=key))
 
 
 _FINDINGS_ARGS = frozenset({"jurisdiction", "platform", "since", "until"})

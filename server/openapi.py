@@ -116,6 +116,33 @@ def document() -> dict[str, Any]:
             ),
         },
     )
+    client_id = {"type": "string", "minLength": 1, "maxLength": 200}
+    seq_parameter = {
+        "name": "seq",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    }
+    one_entry = {
+        "type": "object",
+        "required": ["entry"],
+        "properties": {"ok": {"type": "boolean"}, "entry": {"$ref": "#/components/schemas/Entry"}},
+    }
+    amendment = _obj(
+        ["id"],
+        id={**client_id, "description": "the client's id for this correction: a retry with "
+            "the same id stores nothing twice and answers with the stored entry"},
+        changes={"type": "object", "description": "changed fields, as the entry's kind has them"},
+        cleared={"type": "array", "items": STR, "description": "fields the entry should not have"},
+        reason=STR,
+        occurred_at={"type": "string", "description": "the corrected time of the event"},
+        attachments=event["properties"]["attachments"],
+    )  # fmt: skip
+    corrected = {
+        "201": _json(one_entry, "the correction, appended now"),
+        "200": _json(one_entry, "the correction stored earlier under the same id"),
+        **_errors(400, 401, 404, 409, 413, 415, 422),
+    }
     counts = {
         name: {"type": "integer"}
         for name in ("records", "new", "already", "repeated", "skipped", "rejected", "attached")
@@ -370,6 +397,24 @@ def document() -> dict[str, Any]:
                         ),
                         **_errors(401, 404),
                     },
+                }
+            },
+            "/api/v1/entries/{seq}/amendments": {
+                "post": {
+                    "summary": "Correct an entry (fields, cleared fields, time, files); retry-safe",
+                    "security": SECURED,
+                    "parameters": [seq_parameter],
+                    "requestBody": _body(amendment),
+                    "responses": corrected,
+                }
+            },
+            "/api/v1/entries/{seq}/retractions": {
+                "post": {
+                    "summary": "Withdraw an entry logged by mistake, with a reason; retry-safe",
+                    "security": SECURED,
+                    "parameters": [seq_parameter],
+                    "requestBody": _body(_obj(["id", "reason"], id=client_id, reason=STR)),
+                    "responses": corrected,
                 }
             },
             "/api/v1/findings": {
