@@ -346,8 +346,9 @@ _AMENDMENT: dict[str, type | tuple[type, ...]] = {
     "occurred_at": str,
     "attachments": list,
 }
-# A correction's client id shares the events' key space under its own prefix.
-CORRECTION_PREFIX = DEDUP_PREFIX + "correction/"
+# A correction's client id has keys of its own: an event's key is the prefix and an id
+# without spaces, so the space keeps the two apart whatever ids the client chooses.
+CORRECTION_PREFIX = DEDUP_PREFIX + "correction "
 
 
 def _client_key(data: dict[str, Any]) -> str:

@@ -87,3 +87,10 @@ def test_corrections_need_a_token(client, alice) -> None:
     response = client.post("/api/v1/entries/0/retractions", json={"id": "x", "reason": "r"})
     assert_error(response, 401)
     assert _count(alice) == 2
+
+
+def test_a_correction_id_never_meets_an_event_id(alice) -> None:
+    stored = alice.events(call_event("correction/x"))
+    assert stored.get_json()["results"][0]["status"] == "stored"
+    made = alice.post("/api/v1/entries/0/amendments", json={"id": "x", "changes": {"note": "n"}})
+    assert made.status_code == 201 and made.get_json()["entry"]["kind"] == "amend"
