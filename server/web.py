@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime
@@ -368,10 +369,70 @@ def stats_page() -> Any:
 @bp.get("/entries/<int:seq>")
 @signed_in
 def show_entry(seq: int) -> Any:
+    return _entry_page(seq, saved=request.args.get("saved"))
+
+
+def _entry_page(seq: int, error: str | None = None, saved: Any = None, form: Any = None) -> Any:
     entry = entry_of(g.log, seq)
-    return render_template(
-        "entry.html", entry=_view(entry, g.log.zone), saved=request.args.get("saved")
+    page = render_template(
+        "entry.html",
+        entry=_view(entry, g.log.zone),
+        saved=saved,
+        error=error,
+        form=form or {},
+        correctable=entry.kind in model.EVENT_KINDS and entry.retracted_by is None,
+        # One id per rendered form: a second tap on "save" sends it again, and the log
+        # stores the correction once.
+        form_id=secrets.token_urlsafe(16),
     )
+    return page, 200 if error is None else 422
+
+
+_FORM_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+
+def _form_key(kind: str) -> str | None:
+    form_id = request.form.get("form_id", "")
+    return f"web {kind} {form_id}" if _FORM_ID.match(form_id) else None
+
+
+@bp.post("/entries/<int:seq>/amend")
+@signed_in
+def amend_entry(seq: int) -> Any:
+    """Correct an entry from its page: a platform, what was said, or no platform at all."""
+    log = g.log
+    form = {k: request.form.get(k, "") for k in ("platform", "said", "reason", "clear_platform")}
+    entry_of(log, seq)
+    try:
+        changes = {"platform": form["platform"].strip(), "said": form["said"].strip()}
+        cleared = ["platform"] if form["clear_platform"] else []
+        with write_turn():
+            log.amend(seq, changes, form["reason"].strip(), None, (), cleared, _form_key("amend"))
+    except EvidenceError as exc:
+        return _entry_page(seq, error=str(exc), form=form)
+    return _after_correction(seq)
+
+
+@bp.post("/entries/<int:seq>/retract")
+@signed_in
+def retract_entry(seq: int) -> Any:
+    """Withdraw an entry logged by mistake, with a reason."""
+    log = g.log
+    reason = request.form.get("withdraw_reason", "")
+    entry_of(log, seq)
+    try:
+        with write_turn():
+            log.retract(seq, reason.strip(), _form_key("retract"))
+    except EvidenceError as exc:
+        return _entry_page(seq, error=str(exc), form={"withdraw_reason": reason})
+    return _after_correction(seq)
+
+
+def _after_correction(seq: int) -> Any:
+    from server.timestamping import after_upload
+
+    after_upload(g.log)
+    return redirect(url_for("web.show_entry", seq=seq, saved=1))
 
 
 @bp.get("/entries/<int:seq>/attachments/<sha256>")

@@ -129,3 +129,12 @@ def test_sign_up_log_a_call_with_a_screenshot_and_download_a_verified_bundle(
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "entries disclosed: 1; attachments: 1" in verified.stdout
+
+    # A mistake is withdrawn from the entry's own page, with a reason; the entry stays.
+    page.goto("/entries/0")
+    page.click("text=更正这条记录")
+    page.fill("input[name=withdraw_reason]", "记错了号码")
+    page.click("text=撤回这条记录")
+    page.wait_for_url("**/entries/0?saved=1")
+    assert "已撤回" in page.content() and "+8613812345678" in page.content()
+    assert errors == []
