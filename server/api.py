@@ -325,9 +325,14 @@ def list_entries() -> Response:
 
 def entry_of(log: Any, seq: int) -> Any:
     """The log's entry ``seq``; a number past any database integer is simply not found."""
-    if seq >= 2**63:  # the URL converter takes any size; SQLite and PostgreSQL do not
+    return log.entry(storable(seq))
+
+
+def storable(seq: int) -> int:
+    """``seq``, or NotFound past any database integer (the URL converter takes any size)."""
+    if seq >= 2**63:
         raise NotFound(f"there is no entry {seq}")
-    return log.entry(seq)
+    return seq
 
 
 @bp.get("/entries/<int:seq>")
@@ -382,7 +387,7 @@ def amend_entry(seq: int) -> tuple[Response, int]:
     when = data.get("occurred_at")
     new_time = timeutil.parse_instant(when, log.zone) if when else None
     files = _attachment_refs(data.get("attachments", []), log)
-    entry_of(log, seq)
+    storable(seq)  # the log refuses an entry it does not have (404)
 
     def amend() -> Any:
         changes, reason = data.get("changes", {}), data.get("reason", "")
@@ -397,7 +402,7 @@ def retract_entry(seq: int) -> tuple[Response, int]:
     """Withdraw an entry logged by mistake, with a reason (retry-safe)."""
     data = json_body({"id": str, "reason": str}, ("id", "reason"))
     key, log = _client_key(data), g.log
-    entry_of(log, seq)
+    storable(seq)  # the log refuses an entry it does not have (404)
     return _stored(log, lambda: log.retract(seq, data["reason"], dedup_key=key))
 
 

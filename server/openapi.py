@@ -380,14 +380,7 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "One entry",
                     "security": SECURED,
-                    "parameters": [
-                        {
-                            "name": "seq",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "integer", "minimum": 0},
-                        }
-                    ],
+                    "parameters": [seq_parameter],
                     "responses": {
                         "200": _json(
                             {
@@ -537,7 +530,8 @@ def document() -> dict[str, Any]:
                 "post": {
                     "summary": "Import a phone backup file (the raw body) with the CLI's importers",
                     "description": "SMS Backup & Restore XML or ZIP, iPhone sms.db or "
-                    "CallHistory.storedata, a call recording (named as the phone names it) or a "
+                    "CallHistory.storedata, a vMessage .vmsg file, an Android or Huawei call log "
+                    "or SMS database, a call recording (named as the phone names it) or a "
                     "CSV export. Idempotent: sending the same file again adds nothing.",
                     "security": SECURED,
                     "parameters": [

@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from evidence import keyring, model, timeutil
 from evidence.errors import EvidenceError, WrongSecret
 from server import accounts, write_turn
-from server.api import client_address, entry_of, select_entries
+from server.api import client_address, entry_of, select_entries, storable
 from server.errors import ApiError, classify
 from server.i18n import LANGUAGES, translator
 
@@ -402,7 +402,7 @@ def amend_entry(seq: int) -> Any:
     """Correct an entry from its page: a platform, what was said, or no platform at all."""
     log = g.log
     form = {k: request.form.get(k, "") for k in ("platform", "said", "reason", "clear_platform")}
-    entry_of(log, seq)
+    storable(seq)  # an entry the log does not have: the page below answers 404
     try:
         changes = {"platform": form["platform"].strip(), "said": form["said"].strip()}
         cleared = ["platform"] if form["clear_platform"] else []
@@ -419,7 +419,7 @@ def retract_entry(seq: int) -> Any:
     """Withdraw an entry logged by mistake, with a reason."""
     log = g.log
     reason = request.form.get("withdraw_reason", "")
-    entry_of(log, seq)
+    storable(seq)  # an entry the log does not have: the page below answers 404
     try:
         with write_turn():
             log.retract(seq, reason.strip(), _form_key("retract"))

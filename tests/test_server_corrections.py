@@ -64,6 +64,7 @@ def test_a_retraction_is_retry_safe_and_a_second_one_conflicts(alice) -> None:
     ("path", "body", "status"),
     [
         ("/api/v1/entries/9/amendments", {"id": "x", "changes": {"note": "n"}}, 404),
+        ("/api/v1/entries/99999999999999999999/amendments", {"id": "x", "changes": {}}, 404),
         ("/api/v1/entries/0/amendments", {"changes": {"note": "n"}}, 422),
         ("/api/v1/entries/0/amendments", {"id": "x"}, 422),
         ("/api/v1/entries/0/amendments", {"id": "x", "cleared": ["number"]}, 422),

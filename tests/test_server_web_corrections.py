@@ -78,4 +78,5 @@ def test_a_refused_correction_shows_the_page_again(user, client, path, data, mes
 def test_corrections_need_the_csrf_token_and_an_existing_entry(user, client) -> None:
     assert client.post("/entries/0/retract", data={"withdraw_reason": "x"}).status_code == 403
     assert user.submit("/entries/9/retract", {"withdraw_reason": "x"}).status_code == 404
+    assert user.submit("/entries/99999999999999999999/amend", {"note": "x"}).status_code == 404
     assert _count(client) == 1
