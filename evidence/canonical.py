@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from evidence.errors import InvalidInput
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -96,20 +98,41 @@ def _chunk_encoder() -> Any:
 _CHUNKS = _chunk_encoder()
 
 
-def encode(value: Any) -> bytes:
-    """Return the canonical UTF-8 bytes of ``value`` (RFC 8785 subset)."""
+_DUMPS = orjson.dumps
+_SORTED = orjson.OPT_SORT_KEYS
+_ORJSON_REFUSED = orjson.JSONEncodeError
+
+
+def encode(value: Any, path: str = "$") -> bytes:
+    """Return the canonical UTF-8 bytes of ``value`` (RFC 8785 subset).
+
+    Within the subset :func:`_plain` admits (exact built-in types, ASCII keys, safe
+    integers) orjson writes the same bytes as the json module with these settings,
+    ten times faster: the same escapes (lowercase ``\\u00xx`` for other control
+    characters, nothing else escaped), keys in code-point order, which for ASCII keys
+    is the order of ``sort_keys``. ``tests/test_canonical.py`` holds the two equal on
+    every character and on random documents. What orjson refuses (a lone surrogate,
+    nesting deeper than it goes) takes the json module's path, which gives the
+    precise error or the same bytes. ``path`` names the value's place in a larger
+    document, for the error message.
+    """
+    if _plain(value):
+        try:
+            return _DUMPS(value, option=_SORTED)
+        except _ORJSON_REFUSED:
+            pass
     try:
-        return encode_text(value).encode("utf-8")
+        return encode_text(value, path).encode("utf-8")
     except UnicodeEncodeError:
-        _check(value, "$")  # raises InvalidInput naming the text that is not valid Unicode
+        _check(value, path)  # raises InvalidInput naming the text that is not valid Unicode
         raise
 
 
 def encode_text(value: Any, path: str = "$") -> str:
-    """The canonical form as text, for callers that join several parts before encoding.
+    """The canonical form as text (the json module's writing; see :func:`encode`).
 
     Everything but invalid Unicode (lone surrogates) is refused here; that one
-    surfaces as ``UnicodeEncodeError`` when the caller encodes the joined text.
+    surfaces as ``UnicodeEncodeError`` when the caller encodes the text.
     ``path`` names the value's place in the whole document, for the error message.
     """
     if not _plain(value):

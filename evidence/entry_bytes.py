@@ -13,7 +13,7 @@ from __future__ import annotations
 from evidence import canonical, model, timeutil
 from evidence.model import Draft
 
-_KIND_TEXT = {kind: canonical.encode_text(kind) for kind in model.KINDS}
+_KIND_BYTES = {kind: canonical.encode(kind) for kind in model.KINDS}
 
 
 class EntryEncoder:
@@ -21,8 +21,8 @@ class EntryEncoder:
 
     def __init__(self, log_id: str, zone: str) -> None:
         self._log_id, self._zone = log_id, zone
-        self._middle = ',"log":' + canonical.encode_text(log_id) + ',"occurred_at":"'
-        self._tail = ',"v":1,"zone":' + canonical.encode_text(zone) + "}"
+        self._middle = b',"log":' + canonical.encode(log_id) + b',"occurred_at":"'
+        self._tail = b',"v":1,"zone":' + canonical.encode(zone) + b"}"
 
     def encode(self, seq: int, draft: Draft, recorded_text: str) -> bytes:
         """The bytes of ``canonical_document(log, seq, draft, recorded_at, zone)``.
@@ -30,35 +30,33 @@ class EntryEncoder:
         ``recorded_text`` is ``timeutil.format_canonical(recorded_at)``, which the
         caller has at hand already.
         """
-        kind = _KIND_TEXT.get(draft.kind)
+        kind = _KIND_BYTES.get(draft.kind)
         if kind is None or type(seq) is not int or not 0 <= seq <= canonical.MAX_SAFE_INTEGER:
             return self._general(seq, draft, recorded_text)
+        encode = canonical.encode
         attachments = (
-            canonical.encode_text([a.to_dict() for a in draft.attachments], "$.attachments")
+            encode([a.to_dict() for a in draft.attachments], "$.attachments")
             if draft.attachments
-            else "[]"
+            else b"[]"
         )
         parts = [
-            '{"attachments":',
+            b'{"attachments":',
             attachments,
-            ',"fields":',
-            canonical.encode_text(draft.fields, "$.fields"),
-            ',"kind":',
+            b',"fields":',
+            encode(draft.fields, "$.fields"),
+            b',"kind":',
             kind,
             self._middle,
-            timeutil.format_canonical(draft.occurred_at),
-            '","recorded_at":"',
-            recorded_text,
-            '","seq":',
-            str(seq),
+            timeutil.format_canonical(draft.occurred_at).encode(),
+            b'","recorded_at":"',
+            recorded_text.encode(),
+            b'","seq":',
+            str(seq).encode(),
         ]
         if draft.source:
-            parts += (',"source":', canonical.encode_text(draft.source, "$.source"))
+            parts += (b',"source":', encode(draft.source, "$.source"))
         parts.append(self._tail)
-        try:
-            return "".join(parts).encode("utf-8")
-        except UnicodeEncodeError:
-            return self._general(seq, draft, recorded_text)  # raises the precise error
+        return b"".join(parts)
 
     def _general(self, seq: int, draft: Draft, recorded_text: str) -> bytes:
         recorded_at = timeutil.parse_canonical(recorded_text)

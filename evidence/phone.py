@@ -81,6 +81,16 @@ def _normalize(raw: str, region: str) -> tuple[tuple[str, Any], ...]:
     return tuple(result.items())
 
 
+def load_lookups() -> None:
+    """Load the numbering, region and carrier data now rather than at the first number.
+
+    They take about 0.4 s to import. A reading process forked for each imported file
+    (:mod:`evidence.importers.readahead`) would otherwise load its own copy every
+    time, while the appending process waits for its first records.
+    """
+    _lookup("+8613800138000", DEFAULT_REGION)
+
+
 def _lookup(compact: str, region: str) -> dict[str, Any]:
     import phonenumbers
     from phonenumbers import PhoneNumberType, carrier, geocoder

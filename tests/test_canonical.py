@@ -147,3 +147,41 @@ def test_encode_refuses_values_outside_the_subset(value):
 
 def test_tuples_encode_as_arrays():
     assert canonical.encode({"a": (1, 2)}) == canonical.encode({"a": [1, 2]}) == b'{"a":[1,2]}'
+
+
+def _json_module(value):
+    """The definition: the json module's writing with the canonical settings."""
+    return canonical.encode_text(value).encode("utf-8")
+
+
+def test_every_character_is_written_as_the_json_module_writes_it():
+    # The fast writer (orjson) must escape exactly the characters the json module
+    # escapes, in the same form; checked on every scalar value, in keys' values and
+    # in arrays, a plane at a time.
+    for start in range(0, 0x110000, 0x10000):
+        text = "".join(
+            chr(cp) for cp in range(start, start + 0x10000) if not 0xD800 <= cp <= 0xDFFF
+        )
+        for value in ({"k": text}, [text, text[:100]]):
+            assert canonical.encode(value) == _json_module(value)
+    for cp in range(0x80):
+        value = {"a": f"x{chr(cp)}y", "b": [chr(cp)]}
+        assert canonical.encode(value) == _json_module(value), hex(cp)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values)
+def test_the_fast_writer_gives_the_json_modules_bytes(value):
+    assert canonical.encode(value) == _json_module(value)
+
+
+def test_deep_nesting_orjson_refuses_takes_the_json_modules_path():
+    value: object = "x"
+    for _ in range(300):  # orjson stops at 255 levels
+        value = [value]
+    assert canonical.encode(value) == b"[" * 300 + b'"x"' + b"]" * 300
+
+
+def test_a_lone_surrogate_deep_in_a_document_is_named():
+    with pytest.raises(InvalidInput, match=r"\$\.fields\.said"):
+        canonical.encode({"said": "ok \udc00"}, "$.fields")

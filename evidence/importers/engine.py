@@ -276,6 +276,7 @@ class ImportRun:
 
         items: Generator[Prepared | Rejected | Note, None, None] = prepared_items()
         if self.options.read_ahead and importer.size(unit) >= READ_AHEAD_BYTES:
+            phone.load_lookups()  # once here, shared by every reading process
             items = readahead.in_child(lambda: map(_pack, prepared_items()), ctx, _unpack)
         # Closed here, not by the garbage collector: a traceback (Ctrl-C, an error while
         # appending) keeps this frame alive, and with it the reading process.

@@ -55,7 +55,8 @@ class EntryRow(Base):
 
     __table_args__ = (
         Index("ix_entries_log_occurred", "log_id", "occurred_us"),
-        Index("ux_entries_log_dedup", "log_id", "dedup", unique=True),
+        # Digests under each log's own key: unique across the store (migration 0004).
+        Index("ux_entries_dedup", "dedup", unique=True),
     )
 
 
