@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -180,6 +181,34 @@ def test_stopping_early_ends_the_child() -> None:
     assert next(items) == 0
     assert multiprocessing.active_children()
     items.close()
+    assert not multiprocessing.active_children()
+
+
+def test_the_child_reads_on_while_the_parent_appends() -> None:
+    # The parent takes a batch, then appends it and reads nothing for a while. The
+    # child must go on past what the pipe holds (1 MiB), and stop at a bound.
+    made = multiprocessing.get_context("fork").Value("q", 0, lock=False)
+    size = 4096  # a 1 MiB pipe holds about 250 of these
+
+    def produce() -> Iterator[str]:
+        while True:
+            made.value += 1
+            yield "x" * size  # a new text each time (pickle writes a repeated one once)
+
+    items = readahead.in_child(produce, ReadContext(zone=None))  # type: ignore[arg-type]
+    try:
+        assert next(items) == "x" * size
+        beyond_pipe = 4 * readahead.BATCH + readahead.PIPE_BYTES // size
+        deadline = time.monotonic() + 20
+        while made.value < beyond_pipe and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert made.value >= beyond_pipe
+        time.sleep(0.3)  # ... and then it waits: memory stays bounded
+        bound = (readahead.QUEUED + 3) * readahead.BATCH + readahead.PIPE_BYTES // size
+        assert made.value <= bound
+        assert all(next(items) == "x" * size for _ in range(beyond_pipe))
+    finally:
+        items.close()
     assert not multiprocessing.active_children()
 
 

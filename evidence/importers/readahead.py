@@ -5,8 +5,16 @@ appending them to the log. With two cores both can run at once: a forked child
 runs the stateless part (the importer and :func:`engine.prepare`) and sends its
 results in pickled batches through a pipe; the parent keeps everything that
 has state (selection, dedup, recordings, the log and its keys are never used
-by the child). The pipe holds at most one batch in flight, so memory stays
-bounded whatever the file's size.
+by the child). At most the pipe's 1 MiB and :data:`QUEUED` batches are in
+flight, so memory stays bounded whatever the file's size.
+
+The parent takes records in bursts: it reads a batch of 4000, then appends it
+and reads nothing for a while. A pipe holds only 1 MiB (about 2,000 texts), so a
+child that wrote straight into it would stop as soon as the pipe filled, and the
+parent would then wait for the rest of its batch (11 µs per text, measured). The
+child therefore parses on its main thread and leaves the writing to a second
+thread with a bounded queue of batches (:data:`QUEUED`): blocked in ``write``, that
+thread holds no lock, and parsing goes on while the parent appends.
 
 The child ignores Ctrl-C; the parent stops it when reading ends for any reason
 (done, an error, an interruption). An error in the child (a file that cannot
@@ -21,8 +29,10 @@ import gc
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
 import sys
+import threading
 from collections.abc import Callable, Generator, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -33,6 +43,7 @@ from evidence.importers.base import ReadContext
 T = TypeVar("T")
 BATCH = 256  # items per message: large enough to amortise a message, small enough to stream
 PIPE_BYTES = 1 << 20  # what may be in flight: about a dozen batches
+QUEUED = 32  # batches the child may hold beyond the pipe: at most a few MiB
 _MORE, _DONE, _FAILED = 0, 1, 2
 
 
@@ -110,9 +121,10 @@ def _widen(pipe: Connection) -> None:
 
 def _child(produce: Callable[[], Iterator[Any]], ctx: ReadContext, sender: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    outbox = _Outbox(sender)
 
     def send(status: int, payload: Any) -> None:
-        sender.send_bytes(pickle.dumps((status, payload, ctx.bytes_read), pickle.HIGHEST_PROTOCOL))
+        outbox.put(pickle.dumps((status, payload, ctx.bytes_read), pickle.HIGHEST_PROTOCOL))
 
     try:
         batch: list[Any] = []
@@ -128,7 +140,45 @@ def _child(produce: Callable[[], Iterator[Any]], ctx: ReadContext, sender: Conne
         with contextlib.suppress(BrokenPipeError, EOFError):  # unless it stopped reading
             send(_FAILED, _portable(error))
     finally:
+        outbox.close()
         sender.close()
+
+
+class _Outbox:
+    """Messages written to the pipe by a thread of their own, in order.
+
+    ``put`` blocks only when :data:`QUEUED` messages wait, and raises
+    ``BrokenPipeError`` once the parent has stopped reading.
+    """
+
+    def __init__(self, sender: Connection) -> None:
+        self._sender = sender
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED)
+        self._broken = threading.Event()
+        self._writer = threading.Thread(target=self._write, daemon=True)
+        self._writer.start()
+
+    def _write(self) -> None:
+        try:
+            while (data := self._queue.get()) is not None:
+                self._sender.send_bytes(data)
+        except OSError:  # BrokenPipeError and the like: the parent stopped reading
+            self._broken.set()
+
+    def put(self, data: bytes | None) -> None:
+        while not self._broken.is_set():
+            try:
+                self._queue.put(data, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+        raise BrokenPipeError
+
+    def close(self) -> None:
+        """Let everything queued be written (unless the parent stopped reading)."""
+        with contextlib.suppress(BrokenPipeError):
+            self.put(None)
+        self._writer.join()
 
 
 def _portable(error: Exception) -> Exception:
