@@ -32,7 +32,7 @@ from evidence.hashing import Head
 from evidence.model import Attachment, Draft, Entry
 from evidence.store import migrate
 from evidence.store.blobs import BlobKeys, BlobStore
-from evidence.store.engine import WRITE, make_engine
+from evidence.store.engine import WRITE, is_sqlite, make_engine
 from evidence.store.schema import entries, heads, key_slots, logs
 
 FORMAT_VERSION = 1
@@ -169,6 +169,23 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def scrub_journal(self) -> None:
+        """Leave no earlier copy of a removed key slot in SQLite's files.
+
+        ``secure_delete`` zeroes a deleted slot in the page it lived in, but the
+        change goes to the write-ahead log first: until a checkpoint, the database
+        file keeps the old page, and the ``-wal`` file keeps earlier copies of pages
+        until it is overwritten. An old wrapped key opens with the old passphrase,
+        which is what a change of passphrase is meant to retire. A checkpoint with
+        TRUNCATE writes the zeroed pages back and empties the ``-wal`` file. Called
+        after the passphrase or the recovery code changes (rare, and waited for);
+        sessions and tokens, revoked often on a busy server, are left to the
+        ordinary checkpoints.
+        """
+        if is_sqlite(self.engine):
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- logs and keys ----------------------------------------------------------------------
 
@@ -379,6 +396,7 @@ class Log:
                 )
             )
             conn.execute(insert(key_slots), [row])
+        self.store.scrub_journal()
 
     def _current_kdf_strength(self) -> crypto.KdfParams:
         """A fresh salt at the cost the user chose for the passphrase slot in use."""
@@ -408,6 +426,7 @@ class Log:
                 )
             )
             conn.execute(insert(key_slots), [row])
+        self.store.scrub_journal()
         return code
 
     def add_secret_slot(self, kind: str, secret: bytes) -> str:

@@ -79,3 +79,30 @@ def test_short_reads_do_not_truncate_attachments(log) -> None:
     attachment = log.add_attachment(Trickle(data), "from-a-pipe.m4a")
     assert attachment.size == len(data)
     assert b"".join(log.read_attachment(attachment.sha256)) == data
+
+
+@pytest.mark.parametrize("change", ["passphrase", "recovery"])
+def test_a_replaced_key_slot_leaves_no_copy_in_the_sqlite_files(
+    database_url, store, log, make_draft, change
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps no files of its own next to the store")
+    log.append([make_draft()])
+    with store.engine.connect() as conn:
+        old = conn.execute(select(key_slots.c.wrapped).where(key_slots.c.kind == change)).scalar()
+    assert old is not None and len(old) >= 32
+    if change == "passphrase":
+        log.change_passphrase("another passphrase")
+    else:
+        log.replace_recovery_code()
+    database = store.engine.url.database
+    files = [database, f"{database}-wal"]
+    found = []
+    for name in files:
+        try:
+            with open(name, "rb") as handle:
+                found.append(old in handle.read())
+        except FileNotFoundError:
+            found.append(False)
+    assert found == [False, False]
+    assert store.unlock(log.log_id, "another passphrase" if change == "passphrase" else PASSPHRASE)
