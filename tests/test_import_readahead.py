@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -210,6 +211,21 @@ def test_the_child_reads_on_while_the_parent_appends() -> None:
     finally:
         items.close()
     assert not multiprocessing.active_children()
+
+
+def test_the_collector_leaves_earlier_objects_alone_while_a_file_is_read() -> None:
+    # A full collection walked the numbering data (tens of MB of dicts) again and
+    # again during an import; what existed before the fork is frozen until reading ends.
+    assert gc.get_freeze_count() == 0
+    for stop_early in (False, True):
+        items = readahead.in_child(lambda: iter(range(2000)), ReadContext(zone=None))  # type: ignore[arg-type]
+        assert next(items) == 0
+        assert gc.get_freeze_count() > 1000
+        if stop_early:
+            items.close()
+        else:
+            assert list(items) == list(range(1, 2000))
+        assert gc.get_freeze_count() == 0
 
 
 def test_blobs_survive_the_pipe(tmp_path: Path) -> None:
