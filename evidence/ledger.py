@@ -566,7 +566,7 @@ class Log:
                     raise InvalidInput(f"the time {when} is in the future")
                 if draft.attachments:
                     self._check_attachments(draft.attachments)
-                encoded = encode(seq, draft, timeutil.format_canonical(recorded_at))
+                encoded = encode(seq, draft, timeutil.format_utc(recorded_at, recorded_us))
                 salt = salts[offset * salt_bytes : (offset + 1) * salt_bytes]
                 commitment = hashing.commitment(salt, encoded)
                 extend(hashing.leaf(commitment))

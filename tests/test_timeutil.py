@@ -196,3 +196,29 @@ def test_as_committed_equals_the_round_trip(instant):
     assert fast == expected
     assert fast.utcoffset() == expected.utcoffset()
     assert timeutil.format_canonical(fast) == timeutil.format_canonical(instant)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(
+            min_value=datetime(1800, 1, 1), max_value=datetime(2200, 1, 1), timezones=zones
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(st.integers(min_value=0, max_value=999_999), max_size=6),
+)
+def test_format_utc_is_format_canonical(instants, microseconds):
+    # Readings in one second (the cached text) and across seconds, zones other than UTC
+    # itself (format_canonical's own path), whole seconds (no fraction) and before 1970.
+    readings = list(instants)
+    for value in microseconds:
+        readings.append(readings[-1].replace(microsecond=value))
+    readings.append(readings[0].replace(microsecond=0))
+    for instant in readings:
+        assert timeutil.format_utc(instant, timeutil.to_micros(instant)) == (
+            timeutil.format_canonical(instant)
+        )
+        utc = instant.astimezone(UTC)
+        assert timeutil.format_utc(utc, timeutil.to_micros(utc)) == timeutil.format_canonical(utc)
