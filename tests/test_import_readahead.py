@@ -6,6 +6,7 @@ import gc
 import multiprocessing
 import os
 import pickle
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,6 +227,35 @@ def test_the_collector_leaves_earlier_objects_alone_while_a_file_is_read() -> No
         else:
             assert list(items) == list(range(1, 2000))
         assert gc.get_freeze_count() == 0
+
+
+def test_a_writer_that_fails_stops_the_child_instead_of_hanging(monkeypatch) -> None:
+    from multiprocessing.connection import Connection
+
+    written = {"count": 0}
+    send_bytes = Connection.send_bytes
+
+    def fails_second_time(self, data, *args):  # runs in the (forked) child
+        written["count"] += 1
+        if written["count"] > 1:
+            raise ValueError("cannot write")
+        return send_bytes(self, data, *args)
+
+    monkeypatch.setattr(Connection, "send_bytes", fails_second_time)
+    outcome: list[BaseException] = []
+
+    def read_all() -> None:
+        try:
+            list(readahead.in_child(lambda: iter(range(10**6)), ReadContext(zone=None)))  # type: ignore[arg-type]
+        except BaseException as error:  # kept for the assertion
+            outcome.append(error)
+
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    reader.join(60)
+    assert not reader.is_alive(), "the child hung after its writer failed"
+    assert len(outcome) == 1 and isinstance(outcome[0], EvidenceError)
+    assert "stopped unexpectedly" in str(outcome[0])
 
 
 def test_blobs_survive_the_pipe(tmp_path: Path) -> None:

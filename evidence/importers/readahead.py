@@ -160,7 +160,7 @@ class _Outbox:
     def __init__(self, sender: Connection) -> None:
         self._sender = sender
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUED)
-        self._broken = threading.Event()
+        self._stopped = threading.Event()
         self._writer = threading.Thread(target=self._write, daemon=True)
         self._writer.start()
 
@@ -168,11 +168,13 @@ class _Outbox:
         try:
             while (data := self._queue.get()) is not None:
                 self._sender.send_bytes(data)
-        except OSError:  # BrokenPipeError and the like: the parent stopped reading
-            self._broken.set()
+        except Exception:  # noqa: S110 - a broken pipe (the parent stopped reading), or
+            pass  # anything else: the parent sees the pipe end and says reading stopped
+        finally:  # whatever ended it, nothing more is written: never let ``put`` wait
+            self._stopped.set()
 
     def put(self, data: bytes | None) -> None:
-        while not self._broken.is_set():
+        while not self._stopped.is_set():
             try:
                 self._queue.put(data, timeout=0.05)
                 return
