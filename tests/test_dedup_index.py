@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sqlalchemy import insert, inspect, select
 
 from evidence.ledger import Store
 from evidence.store import migrate
 from evidence.store.schema import entries
 from tests.conftest import PASSPHRASE, cheap_kdf
-
-
-def keyed(draft, key):
-    return replace(draft, dedup_key=key)
+from tests.test_dedup import keyed
 
 
 def _dedup_indexes(store: Store) -> dict[str, tuple[list[str], bool]]:
