@@ -47,7 +47,8 @@ def _report(
     days_in = chosen or log.zone  # --since/--until are local days of the zone analysed
     start = timeutil.parse_day(since, days_in) if since else None
     end = timeutil.parse_day(until, days_in, end=True) if until else None
-    return rules.report(log.entries(), jurisdiction, zone, platform, start, end, words)
+    # The analysis cache: a log analysed before is not parsed again (see analysis_cache).
+    return rules.report(log.analysis_entries(), jurisdiction, zone, platform, start, end, words)
 
 
 def _days(days: tuple[str, ...]) -> str:

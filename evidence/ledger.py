@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import Connection, Dialect, Engine, bindparam, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from evidence import crypto, hashing, keyring, merkle, model, reading, timeutil
 from evidence.entry_bytes import EntryEncoder
@@ -33,7 +34,10 @@ from evidence.model import Attachment, Draft, Entry
 from evidence.store import migrate
 from evidence.store.blobs import BlobKeys, BlobStore
 from evidence.store.engine import WRITE, is_sqlite, make_engine
-from evidence.store.schema import entries, heads, key_slots, logs
+from evidence.store.schema import analysis_blocks, entries, heads, key_slots, logs
+
+if TYPE_CHECKING:
+    from evidence.analysis_cache import AnalysisEntry
 
 FORMAT_VERSION = 1
 Clock = Callable[[], datetime]
@@ -93,6 +97,18 @@ def _dedup_query(dialect: Dialect, count: int) -> tuple[str, tuple[str, ...] | N
     )
     compiled = query.compile(dialect=dialect)
     return str(compiled), tuple(compiled.positiontup or ()) if compiled.positional else None
+
+
+@lru_cache(maxsize=16)
+def _commitments_query(dialect: Dialect) -> tuple[str, bool]:
+    """The commitments of one log's entries in order, compiled once per dialect."""
+    query = (
+        select(entries.c.commitment)
+        .where(entries.c.log_id == bindparam("log"))
+        .order_by(entries.c.seq)
+    )
+    compiled = query.compile(dialect=dialect)
+    return str(compiled), bool(compiled.positional)
 
 
 def _dedup_rows(conn: Connection, log_id: str, digests: list[bytes]) -> list[tuple[bytes, int]]:
@@ -763,13 +779,20 @@ class Log:
         ):
             yield from result
 
-    def _sealed_rows(self) -> Iterator[tuple[int, bytes, bytes]]:
-        """``(seq, commitment, sealed)`` of every entry in log order: only what reading needs."""
+    def _sealed_rows(
+        self, first: int | None = None, stop: int | None = None
+    ) -> Iterator[tuple[int, bytes, bytes]]:
+        """``(seq, commitment, sealed)`` of every entry in log order (or of the numbers
+        ``first`` to ``stop``, excluded): only what reading needs."""
         query = (
             select(entries.c.seq, entries.c.commitment, entries.c.sealed)
             .where(entries.c.log_id == self.log_id)
             .order_by(entries.c.seq)
         )
+        if first is not None:
+            query = query.where(entries.c.seq >= first)
+        if stop is not None:
+            query = query.where(entries.c.seq < stop)
         with (
             self.store.engine.connect() as conn,
             # Closed even when the reader stops early, so no server-side cursor is left open.
@@ -811,6 +834,93 @@ class Log:
                 if (since is None or entry.occurred_at >= since)
                 and (until is None or entry.occurred_at < until)
             ]
+
+    def analysis_entries(self) -> list[AnalysisEntry]:
+        """Every entry as analysis reads it, marked with its corrections, from the
+        analysis cache where it holds them (see :mod:`evidence.analysis_cache`).
+
+        ``rules.report(log.analysis_entries(), …)`` equals ``rules.report(log.entries(), …)``.
+        """
+        from evidence import analysis_cache as cache
+
+        with reading.collector_paused():
+            commitments = self._commitments()
+            if commitments is None:
+                # Not numbered 0, 1, 2…: no block can describe it; read it whole.
+                return cache.mark_corrections(list(map(cache.from_entry, self.entries())))
+            sealer = crypto.Sealer(cache.block_key(self._data_key, self.log_id))
+            fingerprint = cache.curated_fingerprint()
+            match = None
+            made: list[AnalysisEntry] = []
+            fresh: list[tuple[int, bytes]] = []
+            whole = len(commitments) // cache.BLOCK
+            for block in range(whole):
+                first = block * cache.BLOCK
+                stop = first + cache.BLOCK
+                aad = cache.block_aad(self.log_id, block, commitments[first:stop], fingerprint)
+                sealed = self._analysis_block(block)
+                opened = (
+                    cache.open_block(sealer, sealed, aad, first, cache.BLOCK) if sealed else None
+                )
+                if opened is None:
+                    if match is None:
+                        from evidence.rules import lexicon
+
+                        match = lexicon.default().match
+                    read = self._reader().read_all(self._sealed_rows(first, stop))
+                    opened = cache.build_block(read, match)
+                    if (sealed := cache.seal_block(sealer, opened, aad)) is not None:
+                        fresh.append((block, sealed))
+                made += opened
+            tail = self._reader().read_all(self._sealed_rows(whole * cache.BLOCK))
+            made += map(cache.from_entry, tail)
+            if fresh:
+                self._keep_analysis_blocks(fresh)
+            return cache.mark_corrections(made)
+
+    def _commitments(self) -> list[bytes] | None:
+        """Every entry's commitment in log order, or None unless they are numbered 0, 1, 2…"""
+        where = entries.c.log_id == self.log_id
+        with self.store.engine.connect() as conn:
+            count, low, high = conn.execute(
+                select(func.count(), func.min(entries.c.seq), func.max(entries.c.seq)).where(where)
+            ).one()
+            if count and (low != 0 or high != count - 1):
+                return None  # numbers are unique per log: 0 to count - 1 means all of them
+            # Straight from the driver's cursor: a result row per entry costs twice the read.
+            statement, positional = _commitments_query(conn.dialect)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(statement, (self.log_id,) if positional else {"log": self.log_id})
+                return [bytes(row[0]) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+
+    def _analysis_block(self, block: int) -> bytes | None:
+        query = select(analysis_blocks.c.sealed).where(
+            analysis_blocks.c.log_id == self.log_id, analysis_blocks.c.block == block
+        )
+        with self.store.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def _keep_analysis_blocks(self, blocks: list[tuple[int, bytes]]) -> None:
+        """Store new or rebuilt blocks; a store that cannot be written now keeps none."""
+        table = analysis_blocks
+        try:
+            with self.store.engine.begin() as conn:
+                conn.execute(
+                    table.delete().where(
+                        table.c.log_id == self.log_id, table.c.block.in_([b for b, _ in blocks])
+                    )
+                )
+                conn.execute(
+                    insert(table),
+                    [{"log_id": self.log_id, "block": b, "sealed": s} for b, s in blocks],
+                )
+        except DBAPIError:
+            # Busy, read-only, or another process wrote the same block first: the cache
+            # is only a speed-up, and this analysis already has its entries.
+            return
 
     def entry(self, seq: int) -> Entry:
         with self.store.engine.connect() as conn:

@@ -45,7 +45,7 @@ def test_a_store_of_schema_0003_is_upgraded_and_keeps_its_keys(
     store.close()
     reopened = Store.open(database_url, tmp_path / "blobs")
     try:
-        assert migrate.current_revision(reopened.engine) == "0004"
+        assert migrate.current_revision(reopened.engine) == migrate.HEAD_REVISION
         assert _dedup_indexes(reopened) == {"ux_entries_dedup": (["dedup"], True)}
         again = reopened.unlock(log.log_id, PASSPHRASE)
         holders: dict[str, int] = {}

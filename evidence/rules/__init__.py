@@ -102,6 +102,9 @@ def _build_context(
     timeline = ZoneTimeline(zone or log_zone, [] if zone else zone_facts)
     words = lexicon or lexicon_module.default()
     match, stated = words.match, lexicon_module.stated
+    # Entries from the analysis cache carry the curated lexicon's signals in their own
+    # (unamended) `said`: used when this analysis reads with the curated lexicon.
+    curated = words.fingerprint == lexicon_module.default_fingerprint()
     # Rows start with (instant - epoch, entry number): unique, so sorting the rows
     # themselves orders them by instant, then number, and never compares further.
     kept: list[tuple[timedelta, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
@@ -120,9 +123,11 @@ def _build_context(
             continue
         said = fields.get("said")
         if said:
-            matched = seen.get(said)
-            if matched is None:  # collectors send the same words again and again
-                matched = seen[said] = match(said)
+            matched = getattr(entry, "lexicon_signals", None)
+            if matched is None or not curated or fields is not entry.fields:
+                matched = seen.get(said)
+                if matched is None:  # collectors send the same words again and again
+                    matched = seen[said] = match(said)
             signals = dict.fromkeys(matched, INFERRED)
         else:
             signals = {}

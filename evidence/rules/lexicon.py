@@ -8,8 +8,11 @@ users extend it with a file of ``signal: phrase`` lines (``#`` starts a comment)
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from ahocorasick_rs import MATCHKIND_STANDARD, AhoCorasick
@@ -172,6 +175,13 @@ class Lexicon:
                 signals |= meaning
         return signals
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the terms: two lexicons with one fingerprint find the same signals."""
+        terms = {signal: sorted(words) for signal, words in self.terms.items()}
+        encoded = json.dumps(terms, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(encoded).hexdigest()
+
     def extended(self, extra: Mapping[str, Iterable[str]]) -> Lexicon:
         merged = {s: list(self.terms.get(s, ())) for s in SIGNALS}
         for signal, words in extra.items():
@@ -213,6 +223,12 @@ def parse_file_text(text: str) -> dict[str, list[str]]:
 
 def default() -> Lexicon:
     return Lexicon(CURATED)
+
+
+@lru_cache(maxsize=1)
+def default_fingerprint() -> str:
+    """The curated lexicon's fingerprint: signals cached under it are the curated ones."""
+    return default().fingerprint
 
 
 def load(path: Path | None) -> Lexicon:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, inspect, text
 
 from evidence.errors import StoreUnavailable
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

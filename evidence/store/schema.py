@@ -73,10 +73,25 @@ class HeadRow(Base):
     frontier: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class AnalysisBlockRow(Base):
+    """A sealed block of what analysis reads from a run of entries (migration 0005).
+
+    Derived from the entries and rebuilt from them whenever it does not open: never
+    evidence itself, never in a backup or a bundle.
+    """
+
+    __tablename__ = "analysis_blocks"
+
+    log_id: Mapped[str] = mapped_column(ForeignKey("logs.id"), primary_key=True)
+    block: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 logs = LogRow.__table__
 key_slots = KeySlotRow.__table__
 entries = EntryRow.__table__
 heads = HeadRow.__table__
+analysis_blocks = AnalysisBlockRow.__table__
 
 
 class AccountRow(Base):

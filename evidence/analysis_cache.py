@@ -1,0 +1,193 @@
+"""A sealed cache of what analysis reads from each entry, so a log is not parsed again.
+
+Analysing a log reads every entry: open it (AES-GCM), check its commitment, parse its
+JSON, run the lexicon over what the collector said. For 100,000 entries that is most of
+the time an analysis takes, and it is the same work every time: entries never change.
+So the first analysis keeps, per block of :data:`BLOCK` entries, what the rules read
+(number, kind, time, zone, fields, attachments, and the curated lexicon's signals in
+``said``) as one JSON array, sealed under a key of its own derived from the log's data
+key. Later analyses open one block instead of a thousand entries.
+
+A block is derived data and is trusted only as far as it is bound:
+
+* its associated data names the log, the block, this format :data:`VERSION`, the curated
+  lexicon's fingerprint, and the SHA-256 of the block's entry commitments as they are in
+  the store now. A block whose entries, lexicon or format changed, or one that was
+  altered or moved, does not open; it is rebuilt from the entries and replaced;
+* only whole blocks are kept; the last, partial block is read from the entries each time;
+* nothing is written when it cannot be (a read-only or busy store): the analysis goes on
+  from the entries.
+
+The bundle does not use it: a bundle is built from the entries themselves, and
+``evidence check`` verifies the entries, not this cache. Backups leave it out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import orjson
+
+from evidence import crypto, timeutil
+from evidence.errors import DecryptionFailed
+from evidence.model import Attachment, Entry
+from evidence.reading import parse_time
+from evidence.rules import lexicon as lexicon_module
+
+BLOCK = 1024
+VERSION = 1
+_AAD = b"evidence/analysis-block\x00"
+_new = tuple.__new__
+
+
+class AnalysisEntry(NamedTuple):
+    """What analysis reads of one entry: the attributes of :class:`~evidence.model.Entry`
+    that ``rules.build_context`` uses, and the curated lexicon's signals in ``said``."""
+
+    seq: int
+    kind: str
+    occurred_at: datetime
+    zone: str
+    fields: dict[str, Any]
+    attachments: tuple[Attachment, ...]
+    # sorted signals of the curated lexicon (lexicon.default_fingerprint()) in `said`;
+    # None when not computed (no text, or an entry read outside a cached block)
+    lexicon_signals: tuple[str, ...] | None
+    amended_by: tuple[int, ...] = ()
+    retracted_by: int | None = None
+
+    @property
+    def target(self) -> int | None:
+        if self.kind in ("amend", "retract"):
+            return int(self.fields["target"])
+        return None
+
+
+def from_entry(entry: Entry, signals: tuple[str, ...] | None = None) -> AnalysisEntry:
+    return _new(
+        AnalysisEntry,
+        (
+            entry.seq,
+            entry.kind,
+            entry.occurred_at,
+            entry.zone,
+            entry.fields,
+            entry.attachments,
+            signals,
+            (),
+            None,
+        ),
+    )
+
+
+def curated_signals(fields: dict[str, Any], match: Any) -> tuple[str, ...] | None:
+    said = fields.get("said")
+    if not said or type(said) is not str:
+        return None
+    return tuple(sorted(match(said)))
+
+
+# --- sealing ----------------------------------------------------------------------------------
+
+
+def block_key(data_key: bytes, log_id: str) -> bytes:
+    return crypto.derive_subkey(data_key, "analysis-cache", log_id.encode())
+
+
+def block_aad(log_id: str, block: int, commitments: Sequence[bytes], lexicon: str) -> bytes:
+    """Binds a block to its place, its format, the lexicon and its entries as stored now."""
+    bound = hashlib.sha256(b"".join(commitments)).digest()
+    return (
+        _AAD
+        + log_id.encode()
+        + b"\x00"
+        + block.to_bytes(8, "big")
+        + VERSION.to_bytes(2, "big")
+        + bytes.fromhex(lexicon)
+        + bound
+    )
+
+
+def seal_block(sealer: crypto.Sealer, entries: Sequence[AnalysisEntry], aad: bytes) -> bytes | None:
+    """The block's sealed bytes; None when orjson cannot write a value (then it is not kept)."""
+    records = [
+        [
+            e.seq,
+            e.kind,
+            timeutil.format_canonical(e.occurred_at),
+            e.zone,
+            e.fields,
+            [a.to_dict() for a in e.attachments],
+            e.lexicon_signals,
+        ]
+        for e in entries
+    ]
+    try:
+        plain = orjson.dumps(records)
+    except orjson.JSONEncodeError:
+        return None  # a lone surrogate in a text, say: such a block is read from the entries
+    return sealer.seal(plain, aad)
+
+
+def open_block(
+    sealer: crypto.Sealer, sealed: bytes, aad: bytes, first: int, count: int
+) -> list[AnalysisEntry] | None:
+    """The block's entries; None when it does not open or is not the block expected."""
+    try:
+        records = orjson.loads(sealer.unseal(sealed, aad))
+    except (DecryptionFailed, orjson.JSONDecodeError):
+        return None
+    if type(records) is not list or len(records) != count:
+        return None
+    made = []
+    append = made.append
+    for index, (seq, kind, occurred, zone, fields, attachments, signals) in enumerate(records):
+        if seq != first + index:
+            return None
+        append(
+            _new(
+                AnalysisEntry,
+                (
+                    seq,
+                    kind,
+                    parse_time(occurred),
+                    zone,
+                    fields,
+                    tuple(map(Attachment.from_dict, attachments)) if attachments else (),
+                    tuple(signals) if signals is not None else None,
+                    (),
+                    None,
+                ),
+            )
+        )
+    return made
+
+
+def build_block(entries: Iterable[Entry], match: Any) -> list[AnalysisEntry]:
+    return [from_entry(e, curated_signals(e.fields, match)) for e in entries]
+
+
+def curated_fingerprint() -> str:
+    return lexicon_module.default_fingerprint()
+
+
+def mark_corrections(everything: list[AnalysisEntry]) -> list[AnalysisEntry]:
+    """Each entry marked with the corrections that name it, as ``Log.entries()`` does."""
+    amended: dict[int, list[int]] = {}
+    retracted: dict[int, int] = {}
+    for entry in everything:
+        kind = entry.kind
+        if kind == "amend":
+            amended.setdefault(entry.target or 0, []).append(entry.seq)
+        elif kind == "retract":
+            retracted.setdefault(entry.target or 0, entry.seq)
+    for target in {*amended, *retracted}:
+        # Entries are numbered from 0 in order: a number is a place in the list.
+        if 0 <= target < len(everything) and everything[target].seq == target:
+            everything[target] = everything[target]._replace(
+                amended_by=tuple(amended.get(target, ())), retracted_by=retracted.get(target)
+            )
+    return everything

@@ -1,0 +1,301 @@
+"""The analysis cache: the same report as reading every entry, and used only while it holds."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, text, update
+
+from evidence import analysis_cache, model, reading, rules, timeutil
+from evidence.errors import DecryptionFailed
+from evidence.ledger import Store
+from evidence.model import Attachment
+from evidence.store import migrate
+from evidence.store.schema import analysis_blocks
+from tests.conftest import PASSPHRASE, tamper
+from tests.test_dedup_index import _alembic
+
+SMALL = 4  # entries per block in these tests, so that a few entries fill several blocks
+
+
+@pytest.fixture(autouse=True)
+def small_blocks():
+    with mock.patch.object(analysis_cache, "BLOCK", SMALL):
+        yield
+
+
+class Reads:
+    """Counts the entries read one by one (opened, checked and parsed)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._read_all = reading.EntryReader.read_all
+
+    def __enter__(self) -> Reads:
+        def counting(reader, rows):
+            made = self._read_all(reader, rows)
+            self.count += len(made)
+            return made
+
+        self._patch = mock.patch.object(reading.EntryReader, "read_all", counting)
+        self._patch.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._patch.stop()
+
+
+def _reports(entries, lexicon=None) -> list[dict]:
+    found = []
+    for jurisdiction in rules.JURISDICTIONS:
+        found.append(rules.report(entries, jurisdiction, lexicon=lexicon).to_dict())
+    found.append(rules.report(entries, "cn", platform="京东金条").to_dict())
+    found.append(rules.report(entries, "us", zone="America/New_York").to_dict())
+    return found
+
+
+def _blocks(store: Store, log_id: str) -> dict[int, bytes]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(analysis_blocks.c.block, analysis_blocks.c.sealed).where(
+                analysis_blocks.c.log_id == log_id
+            )
+        )
+        return {block: bytes(sealed) for block, sealed in rows}
+
+
+_SAID = st.sampled_from(["", "请还款", "你这个老赖", "告诉你妈妈你欠了钱", "转到我的卡上", "法院传票"])
+_STEP = st.one_of(
+    st.tuples(
+        st.sampled_from(["call", "sms", "message", "contact", "fact"]),
+        st.integers(0, 20 * 24 * 60),
+        st.sampled_from(["京东金条", "美团", None]),
+        _SAID,
+        st.booleans(),
+    ),
+    st.tuples(st.just("amend"), st.integers(0, 10**6), st.sampled_from(["美团", None]), _SAID),
+    st.tuples(st.just("retract"), st.integers(0, 10**6)),
+)
+
+
+def _apply(log, make_draft, steps) -> None:
+    for step in steps:
+        kind = step[0]
+        events = [
+            e
+            for e in log.entries()
+            if e.kind in ("call", "sms", "message", "contact") and e.retracted_by is None
+        ]
+        if kind in ("amend", "retract"):
+            if not events:
+                continue
+            target = events[step[1] % len(events)]
+            if kind == "retract":
+                log.retract(target.seq, "not a collector")
+            else:
+                changes = {"said": step[3]} if step[3] else {"tags": ["威胁"]}
+                if step[2]:
+                    changes["platform"] = step[2]
+                log.amend(target.seq, changes, "wrong", target.occurred_at + timedelta(hours=3))
+            continue
+        _kind, minutes, platform, said, answered = step
+        when = f"2026-11-{1 + minutes // 1440:02d} {minutes // 60 % 24:02d}:{minutes % 60:02d}"
+        fields: dict = {"platform": platform} if platform else {}
+        if kind == "fact":
+            fields = {"fact": "agreed_time", "window": "22:00-23:00"} if answered else {}
+            fields = fields or {"fact": "contact_refused", "contact_name": "妈妈"}
+        elif said:
+            fields["said"] = said
+        if kind == "call":
+            fields["answered"] = answered
+        if answered and kind == "sms":
+            fields["tags"] = ["辱骂"]
+        if kind == "fact":
+            instant = timeutil.parse_instant(when, timeutil.zone("Asia/Shanghai"))
+            log.append([model.make_draft("fact", instant, fields)])
+        else:
+            log.append([make_draft(kind, when, **fields)])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(_STEP, min_size=1, max_size=12))
+def test_the_cached_reading_gives_the_reports_of_reading_every_entry(
+    tmp_path: Path, log, make_draft, steps
+) -> None:
+    # One log for all the examples: it grows, across block boundaries, with corrections.
+    _apply(log, make_draft, steps)
+    full = _reports(log.entries())
+    extended = rules.Lexicon({"threat": ["请还款"]})
+    full_extended = _reports(log.entries(), extended)
+    for _ in range(2):  # the first builds the blocks, the second opens them
+        assert _reports(log.analysis_entries()) == full
+        assert _reports(log.analysis_entries(), extended) == full_extended
+
+
+def test_a_second_analysis_opens_blocks_instead_of_entries(store, log, make_draft) -> None:
+    log.append([make_draft("sms", f"2026-11-20 {h:02d}:00", said="你这个老赖") for h in range(11)])
+    with Reads() as first:
+        before = log.analysis_entries()
+    assert first.count == 11  # two whole blocks built, the three after them read
+    assert sorted(_blocks(store, log.log_id)) == [0, 1]
+    with Reads() as second:
+        again = log.analysis_entries()
+    assert second.count == 3  # only the partial block
+    assert again == before
+    assert [e.lexicon_signals for e in again[:8]] == [("insult",)] * 8
+    log.append([make_draft("sms", "2026-11-21 08:00")])
+    with Reads() as third:
+        assert len(log.analysis_entries()) == 12
+    assert third.count == 4  # the third block is now whole: built, and kept
+    assert sorted(_blocks(store, log.log_id)) == [0, 1, 2]
+
+
+def test_a_block_that_does_not_open_is_rebuilt_and_replaced(store, log, make_draft) -> None:
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(8)])
+    expected = _reports(log.entries())
+    log.analysis_entries()
+    good = _blocks(store, log.log_id)
+    flipped = bytes([good[1][0] ^ 1]) + good[1][1:]
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(analysis_blocks)
+            .where(analysis_blocks.c.log_id == log.log_id, analysis_blocks.c.block == 1)
+            .values(sealed=flipped)
+        )
+    with Reads() as reads:
+        assert _reports(log.analysis_entries()) == expected
+    assert reads.count == 4
+    rebuilt = _blocks(store, log.log_id)
+    assert rebuilt[0] == good[0] and rebuilt[1] not in (flipped, good[1])  # a fresh nonce
+
+
+def test_a_block_moved_to_another_place_does_not_open(store, log, make_draft) -> None:
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(8)])
+    log.analysis_entries()
+    blocks = _blocks(store, log.log_id)
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(analysis_blocks)
+            .where(analysis_blocks.c.log_id == log.log_id, analysis_blocks.c.block == 1)
+            .values(sealed=blocks[0])
+        )
+    with Reads() as reads:
+        entries = log.analysis_entries()
+    assert reads.count == 4 and [e.seq for e in entries] == list(range(8))
+
+
+def test_an_entry_changed_in_the_store_is_read_again_and_refused(store, log, make_draft) -> None:
+    # The block is bound to its entries' commitments: one changed, the block no longer
+    # opens, and reading the entries refuses the changed one, exactly as entries() does.
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(4)])
+    log.analysis_entries()
+    tamper(
+        store,
+        "UPDATE entries SET commitment = :c WHERE log_id = :log AND seq = 2",
+        c=bytes(32),
+        log=log.log_id,
+    )
+    with pytest.raises(DecryptionFailed, match="entry 2 does not match its commitment"):
+        log.entries()
+    with pytest.raises(DecryptionFailed, match="entry 2 does not match its commitment"):
+        log.analysis_entries()
+
+
+def test_a_changed_curated_lexicon_rebuilds_the_blocks(store, log, make_draft) -> None:
+    log.append([make_draft("sms", f"2026-11-20 {h:02d}:00", said="法院传票") for h in range(4)])
+    log.analysis_entries()
+    with (
+        mock.patch.object(rules.lexicon, "default_fingerprint", return_value="ab" * 32),
+        Reads() as reads,
+    ):
+        log.analysis_entries()
+    assert reads.count == 4
+
+
+def test_a_log_of_another_key_cannot_open_this_logs_blocks(store, log, make_draft) -> None:
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(4)])
+    log.analysis_entries()
+    sealed = _blocks(store, log.log_id)[0]
+    key = analysis_cache.block_key(b"\x01" * 32, log.log_id)
+    from evidence import crypto
+
+    aad = analysis_cache.block_aad(
+        log.log_id, 0, log._commitments()[:4], analysis_cache.curated_fingerprint()
+    )
+    assert analysis_cache.open_block(crypto.Sealer(key), sealed, aad, 0, 4) is None
+
+
+def test_no_text_of_an_entry_is_in_the_store_in_clear(database_url, store, log, make_draft):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("reads the SQLite files")
+    said = "再不还钱就去你单位找你领导谈谈"
+    log.append([make_draft("sms", f"2026-11-20 {h:02d}:00", said=said) for h in range(8)])
+    log.analysis_entries()
+    assert len(_blocks(store, log.log_id)) == 2
+    path = Path(database_url.removeprefix("sqlite:///"))
+    for name in (path, path.with_name(path.name + "-wal")):
+        if name.exists():
+            assert said.encode() not in name.read_bytes()
+            assert "单位找你领导".encode() not in name.read_bytes()
+
+
+def test_a_store_that_refuses_the_blocks_still_analyses(database_url, store, log, make_draft):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a SQLite trigger refuses the writes")
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(8)])
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TRIGGER no_blocks BEFORE INSERT ON analysis_blocks "
+                "BEGIN SELECT RAISE(ABORT, 'read-only'); END"
+            )
+        )
+    expected = _reports(log.entries())
+    assert _reports(log.analysis_entries()) == expected
+    assert _blocks(store, log.log_id) == {}
+
+
+def test_a_text_orjson_cannot_write_leaves_its_block_uncached() -> None:
+    from datetime import UTC, datetime
+
+    from evidence import crypto
+
+    entry = analysis_cache.AnalysisEntry(
+        0, "sms", datetime(2026, 11, 20, tzinfo=UTC), "UTC", {"said": "\ud800"}, (), None
+    )
+    sealer = crypto.Sealer(bytes(32))
+    assert analysis_cache.seal_block(sealer, [entry], b"aad") is None
+    fine = entry._replace(
+        fields={"said": "ok"},
+        attachments=(Attachment("a" * 64, 3, "a.txt", "text/plain"),),
+    )
+    sealed = analysis_cache.seal_block(sealer, [fine], b"aad")
+    assert analysis_cache.open_block(sealer, sealed, b"aad", 0, 1) == [fine]
+    assert analysis_cache.open_block(sealer, sealed, b"aad", 1, 1) is None  # another place
+
+
+def test_a_store_of_schema_0004_gets_the_table_and_its_blocks_are_dropped_with_it(
+    database_url, tmp_path, store, log, make_draft
+) -> None:
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(4)])
+    log.analysis_entries()
+    _alembic(store, "downgrade", "0004")
+    store.close()
+    reopened = Store.open(database_url, tmp_path / "blobs")
+    try:
+        assert migrate.current_revision(reopened.engine) == migrate.HEAD_REVISION == "0005"
+        again = reopened.unlock(log.log_id, PASSPHRASE)
+        assert _blocks(reopened, log.log_id) == {}
+        assert len(again.analysis_entries()) == 4
+        assert sorted(_blocks(reopened, log.log_id)) == [0]
+    finally:
+        reopened.close()
