@@ -69,7 +69,9 @@ def _blocks(store: Store, log_id: str) -> dict[int, bytes]:
         return {block: bytes(sealed) for block, sealed in rows}
 
 
-_SAID = st.sampled_from(["", "请还款", "你这个老赖", "告诉你妈妈你欠了钱", "转到我的卡上", "法院传票"])
+_SAID = st.sampled_from(
+    ["", "请还款", "你这个老赖", "告诉你妈妈你欠了钱", "转到我的卡上", "法院传票"]
+)
 _STEP = st.one_of(
     st.tuples(
         st.sampled_from(["call", "sms", "message", "contact", "fact"]),
