@@ -250,17 +250,29 @@ def test_no_text_of_an_entry_is_in_the_store_in_clear(database_url, store, log, 
             assert "单位找你领导".encode() not in name.read_bytes()
 
 
-def test_a_store_that_refuses_the_blocks_still_analyses(database_url, store, log, make_draft):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("a SQLite trigger refuses the writes")
+def test_a_store_that_refuses_the_blocks_still_analyses(store, log, make_draft):
     log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(8)])
     with store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TRIGGER no_blocks BEFORE INSERT ON analysis_blocks "
-                "BEGIN SELECT RAISE(ABORT, 'read-only'); END"
+        if store.engine.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'read-only'; END $$"
+                )
             )
-        )
+            conn.execute(
+                text(
+                    "CREATE TRIGGER no_blocks BEFORE INSERT ON analysis_blocks "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse()"
+                )
+            )
+        else:
+            conn.execute(
+                text(
+                    "CREATE TRIGGER no_blocks BEFORE INSERT ON analysis_blocks "
+                    "BEGIN SELECT RAISE(ABORT, 'read-only'); END"
+                )
+            )
     expected = _reports(log.entries())
     assert _reports(log.analysis_entries()) == expected
     assert _blocks(store, log.log_id) == {}
