@@ -124,10 +124,20 @@ def _lookup(compact: str, region: str) -> dict[str, Any]:
 
 def key(number: dict[str, Any]) -> str:
     """What identifies a caller for counting and filtering: E.164, else the raw digits."""
-    if number.get("e164"):
-        return str(number["e164"])
-    digits = _FORMATTING.sub("", str(number.get("raw", "")))
-    if number.get("class") in (SHORT, SMS_PORT):
+    e164 = number.get("e164")
+    if e164:
+        return e164 if type(e164) is str else str(e164)
+    raw, kind = number.get("raw", ""), number.get("class")
+    # Only a text class can be one of the service classes; anything else counts as none.
+    return _raw_key(raw if type(raw) is str else str(raw), kind if type(kind) is str else None)
+
+
+@lru_cache(maxsize=4096)
+def _raw_key(raw: str, kind: str | None) -> str:
+    """The key of a number without E.164 (a service number, say): the same few numbers
+    come again and again in a log, and the formatting is taken out by a regular expression."""
+    digits = _FORMATTING.sub("", raw)
+    if kind in (SHORT, SMS_PORT):
         # 95188, +8695188 and 008695188 are one caller: key Chinese service numbers nationally.
         if digits.startswith("00"):
             digits = "+" + digits[2:]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evidence import phone
 
@@ -120,6 +122,34 @@ def test_key_falls_back_to_national_digits_for_service_numbers():
     for raw in ("95188", "+86 95188", "008695188"):
         assert phone.key(phone.normalize(raw)) == "95188"
     assert phone.key(phone.normalize("OTP Bank")) == "OTPBank"
+
+
+def _reference_key(number: dict) -> str:
+    """The key as first written, without the cache: E.164, else the raw digits."""
+    if number.get("e164"):
+        return str(number["e164"])
+    digits = phone._FORMATTING.sub("", str(number.get("raw", "")))
+    if number.get("class") in (phone.SHORT, phone.SMS_PORT):
+        if digits.startswith("00"):
+            digits = "+" + digits[2:]
+        digits = digits.removeprefix("+86")
+    return digits
+
+
+_VALUE = st.one_of(
+    st.none(),
+    st.integers(-(10**12), 10**12),
+    st.text(alphabet="+0-9 ()-.sms_portshortmobileX86", max_size=14),
+    st.sampled_from([phone.SHORT, phone.SMS_PORT, phone.MOBILE, ""]),
+    st.lists(st.integers(0, 9), max_size=2),
+)
+
+
+@given(st.dictionaries(st.sampled_from(["e164", "raw", "class", "region"]), _VALUE, max_size=4))
+def test_the_key_of_any_stored_number_is_the_reference_key(number: dict) -> None:
+    # Numbers in a log are whatever was recorded (imports, old entries, amendments).
+    assert phone.key(number) == _reference_key(number)
+    assert phone.key(number) == _reference_key(number)  # the second time from the cache
 
 
 @pytest.mark.parametrize(
