@@ -313,6 +313,34 @@ def test_ordering_hits_by_rank_equals_ordering_them_by_time(events) -> None:
             assert rule.check(ranked) == rule.check(unranked)
 
 
+_FACT = st.tuples(
+    st.sampled_from(["agreed_time", "agreed_time", "contact_refused", "cease_request"]),
+    st.integers(0, 14 * 24 * 60),
+    st.sampled_from(["21:30-23:00", "23:00-01:00", "07:00-08:30", "22:00-22:01"]),
+    st.sampled_from(["京东金条", "美团", None]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(events=st.lists(_EVENT, min_size=1, max_size=40), facts=st.lists(_FACT, max_size=5))
+def test_facts_apply_the_same_by_rank_as_by_time(events, facts) -> None:
+    """Agreed windows, refusals and cease requests: the ranked context's shortcuts (facts
+    placed among the events by rank) find what comparing instants finds."""
+    book = _generated(events, list(range(len(events))))
+    start = datetime(2026, 11, 1, tzinfo=timeutil.zone("Asia/Shanghai"))
+    for name, minutes, window, platform in facts:
+        # On the minute, so that a fact may share its instant with an event.
+        fields = {"window": window} if name == "agreed_time" else {}
+        if name == "contact_refused":
+            fields = {"contact_name": "妈妈"}
+        book.fact(name, start + timedelta(minutes=minutes), platform=platform, **fields)
+    for jurisdiction in ("cn", "us", "uk"):
+        ranked = rules.build_context(book.entries)
+        unranked = dataclasses.replace(ranked, ranked=False)
+        for rule in rules.rules_for(jurisdiction):
+            assert rule.check(ranked) == rule.check(unranked), rule.id
+
+
 # --- the lexicon, against its definition ----------------------------------------------------
 
 _PIECES = st.sampled_from(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -28,7 +28,11 @@ from evidence import timeutil
 from evidence.reading import collector_paused
 from evidence.rules import lexicon as lexicon_module
 from evidence.rules.base import (
+    ATTACHMENTS,
     INFERRED,
+    KIND,
+    NUMBER_KEY,
+    PLATFORM,
     STATED,
     TIERS,
     Citation,
@@ -109,31 +113,39 @@ def _build_context(
     # themselves orders them by instant, then number, and never compares further.
     kept: list[tuple[timedelta, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
     facts: list[tuple[timedelta, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
-    seen: dict[str, set[str]] = {}
+    # Signal dictionaries are shared between events with the same signals (nothing
+    # changes an event's signals once made): by text, and by the cached signals.
+    seen: dict[str, dict[str, str]] = {}
+    inferred: dict[tuple[str, ...], dict[str, str]] = {}
+    filtered = platform is not None or since is not None or until is not None
     for entry, at, fields in rows:
         if entry.kind == "fact":
             # Facts recorded before a range still apply inside it.
             if platform and (fields.get("platform") or "") not in ("", platform):
                 continue
-            facts.append((at - _EPOCH, entry.seq, entry, at, fields, {}))
+            facts.append((at - _EPOCH, entry.seq, entry, at, fields, _NO_SIGNALS))
             continue
-        if platform and (fields.get("platform") or "") != platform:
-            continue
-        if (since is not None and at < since) or (until is not None and at >= until):
-            continue
+        if filtered:
+            if platform and (fields.get("platform") or "") != platform:
+                continue
+            if (since is not None and at < since) or (until is not None and at >= until):
+                continue
         said = fields.get("said")
         if said:
-            matched = getattr(entry, "lexicon_signals", None)
-            if matched is None or not curated or fields is not entry.fields:
-                matched = seen.get(said)
-                if matched is None:  # collectors send the same words again and again
-                    matched = seen[said] = match(said)
-            signals = dict.fromkeys(matched, INFERRED)
+            cached = getattr(entry, "lexicon_signals", None)
+            if cached is not None and curated and fields is entry.fields:
+                signals = inferred.get(cached)
+                if signals is None:
+                    signals = inferred[cached] = dict.fromkeys(cached, INFERRED)
+            else:
+                signals = seen.get(said)
+                if signals is None:  # collectors send the same words again and again
+                    signals = seen[said] = dict.fromkeys(match(said), INFERRED)
         else:
-            signals = {}
+            signals = _NO_SIGNALS
         tags = fields.get("tags")
         if tags:
-            signals.update(dict.fromkeys(stated(tags), STATED))
+            signals = {**signals, **dict.fromkeys(stated(tags), STATED)}
         kept.append((at - _EPOCH, entry.seq, entry, at, fields, signals))
     kept.sort()
     facts.sort()
@@ -144,6 +156,7 @@ def _build_context(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_SIGNALS: dict[str, str] = {}
 
 
 def _events(rows: list[tuple[Any, ...]], timeline: ZoneTimeline) -> list[Event]:
@@ -294,43 +307,45 @@ def report(
 
 def summarize(ctx: Context, jurisdiction: str) -> Summary:
     start, end, label = NIGHT[jurisdiction]
-    contacts = ctx.contacts()
-    calls = ctx.calls()
-    third = [e for e in ctx.events if e.kind == "contact"]
+    events, contacts, calls = ctx.events, ctx.contacts(), ctx.calls()
+    third = [e for e in events if e.kind == "contact"]
     reached: dict[str, None] = {}
     for event in third:
         name = str(event.fields.get("contact_name", ""))
         relation = str(event.fields.get("relation", ""))
         reached.setdefault(f"{name} ({relation})" if relation else name)
-    numbers = {e.number_key for e in contacts if e.kind != "contact"} - {""}
+    if any(map(NUMBER_KEY, third)):
+        numbers = {e.number_key for e in contacts if e.kind != "contact"} - {""}
+    else:  # no third party has a number (the usual case): no contact's need be left out
+        numbers = set(map(NUMBER_KEY, contacts)) - {""}
     named = Counter(str(e.fields["collector"]) for e in contacts if e.fields.get("collector"))
-    kinds = Counter(e.kind for e in contacts)
-    # night(): at or after the start or before the end (the window passes midnight)
-    night_flags = [not end <= e.clock < start for e in contacts]
+    kinds = Counter(map(KIND, contacts))
+    # night: at or after the start or before the end (the window passes midnight)
+    night = [e for e in contacts if not end <= e.clock < start]
     return Summary(
         zone=ctx.zone_name,
-        platforms=tuple(sorted({e.platform for e in ctx.events if e.platform})),
+        platforms=tuple(sorted(set(map(PLATFORM, events)) - {""})),
         first=_when(contacts[0]) if contacts else None,
         last=_when(contacts[-1]) if contacts else None,
-        events=len(ctx.events),
+        events=len(events),
         calls=len(calls),
         answered_calls=sum(1 for e in calls if e.answered),
-        night_calls=sum(
-            1 for e, dark in zip(contacts, night_flags, strict=True) if dark and e.kind == "call"
-        ),
-        night_contacts=sum(night_flags),
+        night_calls=list(map(KIND, night)).count("call"),
+        night_contacts=len(night),
         night=label,
         sms=kinds["sms"],
         messages=kinds["message"],
         visits=kinds["visit"],
-        letters=sum(1 for e in ctx.events if e.kind == "letter"),
+        letters=sum(1 for e in events if e.kind == "letter"),
         distinct_numbers=len(numbers),
         third_party_contacts=len(third),
         contacts_reached=tuple(reached),
         collectors=tuple(name for name, _ in named.most_common(MAX_COLLECTORS)),
         quotes=_quotes(ctx),
         attachments=tuple(
-            (e.seq, str(a.name), str(a.sha256)) for e in ctx.events for a in e.attachments
+            (e.seq, str(a.name), str(a.sha256))
+            for e in filter(ATTACHMENTS, events)
+            for a in e.attachments
         ),
     )
 
@@ -341,20 +356,31 @@ def _when(event: Event) -> str:
 
 def _quotes(ctx: Context) -> tuple[Quote, ...]:
     """Two or three verbatim quotes: the borrower's tagged ones first, then the lexicon's."""
-    candidates = [e for e in ctx.events if e.incoming and e.fields.get("said") and e.kind != "fact"]
-    # Most tagged signals first, then most signals, then the lowest entry number: popped
-    # from a heap, because only the first few of a whole log's events are ever taken.
-    weights = [
-        (-[*e.signals.values()].count(STATED), -len(e.signals), e.seq, index)
-        for index, e in enumerate(candidates)
-        if e.signals
-    ]
-    heapq.heapify(weights)
+
+    def quotable(e: Event) -> bool:
+        return e.incoming and bool(e.fields.get("said")) and e.kind != "fact"
+
+    def by_weight(events: list[Event], weight: Callable[[Event], Any]) -> Iterator[Event]:
+        # Popped from a heap, because only the first few of a whole log's events are taken.
+        heap = [(weight(e), index) for index, e in enumerate(events)]
+        heapq.heapify(heap)
+        while heap:
+            yield events[heapq.heappop(heap)[1]]
 
     def ranked() -> Iterator[Event]:
-        while weights:
-            yield candidates[heapq.heappop(weights)[3]]
-        yield from (e for e in candidates if not e.signals)
+        # Most tagged signals first, then most signals, then the lowest entry number; then
+        # the events without signals, in time order. Few events are tagged: the later
+        # groups are gathered and weighed only if the earlier ones do not give enough.
+        events = ctx.events
+        tagged = [e for e in events if STATED in e.signals.values() and quotable(e)]
+        yield from by_weight(
+            tagged, lambda e: (-[*e.signals.values()].count(STATED), -len(e.signals), e.seq)
+        )
+        inferred = [
+            e for e in events if e.signals and STATED not in e.signals.values() and quotable(e)
+        ]
+        yield from by_weight(inferred, lambda e: (-len(e.signals), e.seq))
+        yield from (e for e in events if not e.signals and quotable(e))
 
     chosen: list[Event] = []
     texts: set[str] = set()

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from operator import attrgetter
+from itertools import compress, pairwise, starmap
+from operator import attrgetter, lt
 from typing import Any, NamedTuple
 
 from evidence import phone, timeutil
@@ -277,6 +278,18 @@ class Context:
                 _new_hit(Hit, (event, STATED if event.signals[signal] == STATED else INFERRED))
                 for event in self._by_signal.get(signal, ())
             ]
+        if self.ranked and kinds is CONTENT_KINDS:
+            # Merge the signals' lists (each in time order) by rank, in C where it can be.
+            by_rank: dict[int, Event] = {}
+            stated: set[int] = set()
+            for signal in signals:
+                events = self._by_signal.get(signal, ())
+                by_rank.update(zip(map(_event_rank, events), events, strict=True))
+                stated.update([e.rank for e in events if e.signals[signal] == STATED])
+            return [
+                _new_hit(Hit, (by_rank[rank], STATED if rank in stated else INFERRED))
+                for rank in sorted(by_rank)
+            ]
         wanted = set(kinds)
         found: dict[int, list[Any]] = {}
         for signal in signals:
@@ -297,7 +310,7 @@ class Context:
         ]
 
 
-def _first(item: list[Any]) -> Any:
+def _first(item: Sequence[Any]) -> Any:
     return item[0]
 
 
@@ -329,13 +342,16 @@ class Rule:
         hits = self.hits(ctx)
         if not hits:
             return None
-        # An event found twice counts once, with its first hit (so reversed: the last
-        # assignment wins).
-        by_seq = {hit.event.seq: hit for hit in reversed(hits)}
-        ordered = sorted(by_seq.values(), key=_rank if ctx.ranked else _order)
-        detail_en, detail_zh = self.detail(ctx, ordered)
-        entries = sorted(by_seq)
-        bases = set(map(_basis, ordered))
+        if not (ctx.ranked and _increasing(map(_rank, hits))):
+            # An event found twice counts once, with its first hit (so reversed: the last
+            # assignment wins); then the hits are put in time order. Most rules find each
+            # event once, in time order, and skip this.
+            by_seq = {hit.event.seq: hit for hit in reversed(hits)}
+            hits = sorted(by_seq.values(), key=_rank if ctx.ranked else _order)
+        # Each hit's event and basis, in two tuples (one transposition, in C).
+        events, bases = zip(*hits, strict=True)
+        detail_en, detail_zh = self.detail(ctx, hits)
+        found = set(bases)
         return Finding(
             rule_id=self.id,
             jurisdiction=self.jurisdiction,
@@ -343,15 +359,11 @@ class Rule:
             rule_en=self.rule_en,
             tier=self.tier,
             citations=self.citations,
-            events=len(ordered),
-            days=tuple(d.isoformat() for d in sorted(set(map(_day, ordered)))),
-            entries=tuple(entries),
-            stated=tuple(s for s in entries if by_seq[s].basis == STATED)
-            if STATED in bases
-            else (),
-            inferred=tuple(s for s in entries if by_seq[s].basis == INFERRED)
-            if INFERRED in bases
-            else (),
+            events=len(events),
+            days=tuple(map(date.isoformat, sorted(set(map(_event_day, events))))),
+            entries=tuple(sorted(map(_event_seq, events))),
+            stated=_seqs_with(events, bases, STATED) if STATED in found else (),
+            inferred=_seqs_with(events, bases, INFERRED) if INFERRED in found else (),
             detail_en=detail_en,
             detail_zh=detail_zh,
         )
@@ -375,8 +387,20 @@ class SignalRule(Rule):
 
 
 _rank = attrgetter("event.rank")
-_day = attrgetter("event.day")
-_basis = attrgetter("basis")
+_at = attrgetter("at")
+_event_rank = attrgetter("rank")
+_event_seq = attrgetter("seq")
+_event_day = attrgetter("day")
+
+
+def _increasing(values: Iterable[int]) -> bool:
+    """Each value above the one before it (so the values are sorted and unique)."""
+    return all(starmap(lt, pairwise(values)))
+
+
+def _seqs_with(events: Sequence[Event], bases: Sequence[str], basis: str) -> tuple[int, ...]:
+    """The entry numbers of the events found with this basis, in entry-number order."""
+    return tuple(sorted(map(_event_seq, compress(events, map(basis.__eq__, bases)))))
 
 
 def _order(hit: Hit) -> tuple[int, datetime, int]:
@@ -455,10 +479,54 @@ class ZoneTimeline:
 def in_window(window: str, local: datetime) -> bool:
     """Is the local time of day inside a daily window 'HH:MM-HH:MM' (which may pass midnight)?"""
     start, end = _window(window)
-    now = local.hour * 60 + local.minute + local.second / 60
+    return _inside(start, end, _minutes_of(local))
+
+
+def _inside(start: int, end: int, now: float) -> bool:
     if start < end:
         return start <= now < end
     return now >= start or now < end
+
+
+def _minutes_of(local: datetime) -> float:
+    return local.hour * 60 + local.minute + local.second / 60
+
+
+# An agreed_time fact as the rules read it: (since, platform, start, end), the window in
+# minutes; since: the first rank it applies to in a ranked context, else its instant.
+AgreedWindow = tuple[Any, str, int, int]
+
+
+def agreed_windows(ctx: Context) -> list[AgreedWindow]:
+    """The `agreed_time` facts with a window, in time order, each window parsed once
+    (rather than once per event it may excuse)."""
+    windows = [
+        (fact.at, fact.platform, *_window(fact.fields["window"]))
+        for fact in ctx.facts_of("agreed_time")
+        if "window" in fact.fields
+    ]
+    if ctx.ranked:
+        # A fact applies from the first event at or after it (events are in time order):
+        # comparing ranks is much cheaper than comparing instants in different zones.
+        events = ctx.events
+        windows = [(bisect.bisect_left(events, at, key=_at), *rest) for at, *rest in windows]
+    return sorted(windows, key=_first)
+
+
+def agreed_at(event: Event, windows: Sequence[AgreedWindow], ranked: bool) -> bool | None:
+    """Is the event inside a window agreed for it (recorded at or before it, for its
+    platform or for all)? None when no window applies to it."""
+    position = event.rank if ranked else event.at
+    inside = None
+    for since, platform, start, end in windows:
+        if since > position:
+            break  # the windows are in time order: the rest were agreed after the event
+        if platform and platform != event.platform:
+            continue
+        if _inside(start, end, _minutes_of(event.local)):
+            return True
+        inside = False
+    return inside
 
 
 @lru_cache(maxsize=256)
@@ -511,6 +579,8 @@ PLATFORM = attrgetter("platform")
 CREDITOR = attrgetter("creditor")
 CREDITOR_DAY = attrgetter("creditor", "day")
 NUMBER_KEY = attrgetter("number_key")
+KIND = attrgetter("kind")
+ATTACHMENTS = attrgetter("attachments")
 
 
 ONE_DAY = timedelta(days=1)

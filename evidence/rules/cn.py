@@ -26,9 +26,10 @@ from evidence.rules.base import (
     Hit,
     Rule,
     SignalRule,
+    agreed_at,
+    agreed_windows,
     counted,
     group_by,
-    in_window,
 )
 from evidence.rules.registry import register
 
@@ -67,17 +68,10 @@ class NightContact(Rule):
 
     def hits(self, ctx: Context) -> list[Hit]:
         night = [e for e in ctx.contacts() if not NIGHT_END <= e.clock < NIGHT_START]
-        if not ctx.facts_of("agreed_time"):
-            return counted(night)
-        found = []
-        for event in night:
-            agreed = ctx.facts_of("agreed_time", event)
-            if any(
-                in_window(f.fields["window"], event.local) for f in agreed if "window" in f.fields
-            ):
-                continue
-            found.append(Hit(event))
-        return found
+        windows = agreed_windows(ctx)
+        if windows:
+            night = [e for e in night if not agreed_at(e, windows, ctx.ranked)]
+        return counted(night)
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
         days = len({h.event.day for h in hits})
@@ -232,6 +226,8 @@ class ContactAfterRefusal(Rule):
     )  # fmt: skip
 
     def hits(self, ctx: Context) -> list[Hit]:
+        if not ctx.facts_of("contact_refused"):
+            return []  # none recorded: no need to look at every contact
         found = []
         for event in _third_parties(ctx):
             for fact in ctx.facts_of("contact_refused", event):
@@ -366,13 +362,14 @@ class NumberRotation(Rule):
         return PATTERN
 
     def hits(self, ctx: Context) -> list[Hit]:
-        found: list[Hit] = []
         numbered = [e for e in ctx.contacts() if e.platform and e.kind != "contact"]
-        for group in group_by(numbered, PLATFORM).values():
-            keys = set(map(NUMBER_KEY, group)) - {""}
-            if len(keys) >= ROTATION_NUMBERS:
-                found += counted(e for e in group if e.number_key)
-        return found
+        rotating = {
+            platform
+            for platform, group in group_by(numbered, PLATFORM).items()
+            if len(set(map(NUMBER_KEY, group)) - {""}) >= ROTATION_NUMBERS
+        }
+        # In time order rather than platform by platform: Rule.check need not sort them.
+        return counted([e for e in numbered if e.number_key and e.platform in rotating])
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
         groups = group_by([h.event for h in hits], PLATFORM)

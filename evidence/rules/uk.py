@@ -17,7 +17,9 @@ from evidence.rules.base import (
     Hit,
     Rule,
     SignalRule,
-    in_window,
+    agreed_at,
+    agreed_windows,
+    counted,
 )
 from evidence.rules.registry import register
 
@@ -37,13 +39,11 @@ class UnreasonableTimeByRequest(Rule):
     citations = (Citation(HANDBOOK, "CONC 7.9.4R", REGULATION, "primary"),)
 
     def hits(self, ctx: Context) -> list[Hit]:
-        found = []
-        for event in ctx.contacts():
-            agreed = ctx.facts_of("agreed_time", event)
-            windows = [f.fields["window"] for f in agreed if "window" in f.fields]
-            if windows and not any(in_window(w, event.local) for w in windows):
-                found.append(Hit(event))
-        return found
+        windows = agreed_windows(ctx)
+        if not windows:
+            return []
+        # False: windows apply to the event and it is in none of them.
+        return counted([e for e in ctx.contacts() if agreed_at(e, windows, ctx.ranked) is False])
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
         return (
@@ -69,12 +69,7 @@ class OutsideUsualHours(Rule):
     )  # fmt: skip
 
     def hits(self, ctx: Context) -> list[Hit]:
-        found = []
-        for event in ctx.contacts():
-            moment = event.clock
-            if moment < EARLIEST or moment > LATEST:
-                found.append(Hit(event))
-        return found
+        return counted([e for e in ctx.contacts() if e.clock < EARLIEST or e.clock > LATEST])
 
 
 class ThirdPartyDisclosure(SignalRule):

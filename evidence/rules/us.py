@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import time, timedelta
 
 from evidence.rules.base import (
+    CREDITOR,
     LAW,
     REGULATION,
     Citation,
@@ -20,6 +21,7 @@ from evidence.rules.base import (
     Hit,
     Rule,
     SignalRule,
+    counted,
     group_by,
     rolling_excess,
 )
@@ -44,13 +46,8 @@ class InconvenientTime(Rule):
     )
 
     def hits(self, ctx: Context) -> list[Hit]:
-        found = []
-        for event in ctx.contacts():
-            moment = event.clock
-            # "after 9:00 p.m.": 21:00:00 itself is the borderline and is not flagged.
-            if moment < EARLIEST or moment > LATEST:
-                found.append(Hit(event))
-        return found
+        # "after 9:00 p.m.": 21:00:00 itself is the borderline and is not flagged.
+        return counted([e for e in ctx.contacts() if e.clock < EARLIEST or e.clock > LATEST])
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
         days = len({h.event.day for h in hits})
@@ -76,8 +73,8 @@ class SevenInSeven(Rule):
 
     def hits(self, ctx: Context) -> list[Hit]:
         found: list[Hit] = []
-        for group in group_by(ctx.calls(), lambda e: e.creditor).values():
-            found.extend(Hit(e) for e in rolling_excess(group, limit=7, days=7))
+        for group in group_by(ctx.calls(), CREDITOR).values():
+            found += counted(rolling_excess(group, limit=7, days=7))
         return found
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
@@ -127,6 +124,8 @@ class AfterCease(Rule):
     citations = (Citation(FDCPA, "§ 1692c(c)", LAW, "primary"),)
 
     def hits(self, ctx: Context) -> list[Hit]:
+        if not ctx.facts_of("cease_request"):
+            return []  # none recorded: no need to look at every contact
         found = []
         for event in ctx.contacts():
             if event.kind == "contact":
