@@ -52,6 +52,9 @@ _ENTRY_COLUMNS = (
 )
 DEDUP_BYTES = 16
 _IN_BATCH = 500
+# New analysis blocks are written 16 at a time (about 10 MB of SMS), so a first analysis
+# of a large log neither holds every sealed block in memory nor commits once per block.
+_BLOCKS_PER_WRITE = 16
 
 
 @lru_cache(maxsize=16)
@@ -871,6 +874,9 @@ class Log:
                     opened = cache.build_block(read, match)
                     if (sealed := cache.seal_block(sealer, opened, aad)) is not None:
                         fresh.append((block, sealed))
+                        if len(fresh) == _BLOCKS_PER_WRITE:
+                            self._keep_analysis_blocks(fresh)
+                            fresh = []
                 made += opened
             tail = self._reader().read_all(self._sealed_rows(whole * cache.BLOCK))
             made += map(cache.from_entry, tail)

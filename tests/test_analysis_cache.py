@@ -313,3 +313,23 @@ def test_a_store_of_schema_0004_gets_the_table_and_its_blocks_are_dropped_with_i
         assert sorted(_blocks(reopened, log.log_id)) == [0]
     finally:
         reopened.close()
+
+
+def test_a_first_analysis_writes_its_blocks_a_few_at_a_time(store, log, make_draft) -> None:
+    from evidence import ledger
+
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(21)])
+    writes = []
+    keep = ledger.Log._keep_analysis_blocks
+
+    def counting(self, blocks):
+        writes.append([block for block, _sealed in blocks])
+        keep(self, blocks)
+
+    with (
+        mock.patch.object(ledger, "_BLOCKS_PER_WRITE", 2),
+        mock.patch.object(ledger.Log, "_keep_analysis_blocks", counting),
+    ):
+        assert len(log.analysis_entries()) == 21
+    assert writes == [[0, 1], [2, 3], [4]]
+    assert sorted(_blocks(store, log.log_id)) == [0, 1, 2, 3, 4]
