@@ -33,7 +33,7 @@ from evidence.hashing import Head
 from evidence.model import Attachment, Draft, Entry
 from evidence.store import migrate
 from evidence.store.blobs import BlobKeys, BlobStore
-from evidence.store.engine import WRITE, is_sqlite, make_engine
+from evidence.store.engine import SQLITE_BUSY_MS, WRITE, is_sqlite, make_engine
 from evidence.store.schema import analysis_blocks, entries, heads, key_slots, logs
 
 if TYPE_CHECKING:
@@ -55,6 +55,7 @@ _IN_BATCH = 500
 # New analysis blocks are written 16 at a time (about 10 MB of SMS), so a first analysis
 # of a large log neither holds every sealed block in memory nor commits once per block.
 _BLOCKS_PER_WRITE = 16
+_CACHE_WAIT_MS = 200
 
 
 @lru_cache(maxsize=16)
@@ -910,23 +911,36 @@ class Log:
             return conn.execute(query).scalar()
 
     def _keep_analysis_blocks(self, blocks: list[tuple[int, bytes]]) -> None:
-        """Store new or rebuilt blocks; a store that cannot be written now keeps none."""
+        """Store new or rebuilt blocks; a store that cannot be written now keeps none.
+
+        The cache is only a speed-up, so it does not wait for a busy SQLite store (an
+        import running in another process) longer than :data:`_CACHE_WAIT_MS`.
+        """
         table = analysis_blocks
-        try:
-            with self.store.engine.begin() as conn:
-                conn.execute(
-                    table.delete().where(
-                        table.c.log_id == self.log_id, table.c.block.in_([b for b, _ in blocks])
+        sqlite = is_sqlite(self.store.engine)
+        with self.store.engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            if sqlite:
+                driver.execute(f"PRAGMA busy_timeout={_CACHE_WAIT_MS}")  # type: ignore[union-attr]
+            try:
+                with conn.execution_options(**WRITE).begin():
+                    conn.execute(
+                        table.delete().where(
+                            table.c.log_id == self.log_id,
+                            table.c.block.in_([block for block, _ in blocks]),
+                        )
                     )
-                )
-                conn.execute(
-                    insert(table),
-                    [{"log_id": self.log_id, "block": b, "sealed": s} for b, s in blocks],
-                )
-        except DBAPIError:
-            # Busy, read-only, or another process wrote the same block first: the cache
-            # is only a speed-up, and this analysis already has its entries.
-            return
+                    conn.execute(
+                        insert(table),
+                        [{"log_id": self.log_id, "block": b, "sealed": s} for b, s in blocks],
+                    )
+            except DBAPIError:
+                # Busy, read-only, or another process wrote the same block first: this
+                # analysis already has its entries, and the next one builds the blocks.
+                return
+            finally:
+                if sqlite:
+                    driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")  # type: ignore[union-attr]
 
     def entry(self, seq: int) -> Entry:
         with self.store.engine.connect() as conn:

@@ -333,3 +333,30 @@ def test_a_first_analysis_writes_its_blocks_a_few_at_a_time(store, log, make_dra
         assert len(log.analysis_entries()) == 21
     assert writes == [[0, 1], [2, 3], [4]]
     assert sorted(_blocks(store, log.log_id)) == [0, 1, 2, 3, 4]
+
+
+def test_a_busy_store_is_not_waited_for(database_url, store, log, make_draft) -> None:
+    # An import in another process holds the write lock: analysis does not wait the 30 s a
+    # write would, it goes on without keeping its blocks, and keeps them next time.
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single writer")
+    import sqlite3
+    import time
+
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(8)])
+    expected = _reports(log.entries())
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        assert _reports(log.analysis_entries()) == expected
+        assert time.monotonic() - started < 10
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert _blocks(store, log.log_id) == {}
+    log.analysis_entries()
+    assert sorted(_blocks(store, log.log_id)) == [0, 1]
+    with store.engine.connect() as conn:  # the pool's connections wait as long as before
+        timeout = conn.connection.driver_connection.execute("PRAGMA busy_timeout").fetchone()
+    assert timeout == (30_000,)

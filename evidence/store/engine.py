@@ -16,6 +16,8 @@ from sqlalchemy.engine import Connection
 from evidence.errors import StoreUnavailable
 
 WRITE = {"evidence_write": True}
+# How long a SQLite connection waits for another process's write lock.
+SQLITE_BUSY_MS = 30_000
 
 
 def sqlite_url(path: Path) -> str:
@@ -41,7 +43,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         # Freed pages (an old key slot after `passwd`) are overwritten, not left behind.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
