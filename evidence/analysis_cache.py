@@ -67,6 +67,7 @@ class AnalysisEntry(NamedTuple):
 
 
 def from_entry(entry: Entry, signals: tuple[str, ...] | None = None) -> AnalysisEntry:
+    """An entry read in full (the partial block, or a block being built)."""
     return _new(
         AnalysisEntry,
         (
@@ -84,6 +85,7 @@ def from_entry(entry: Entry, signals: tuple[str, ...] | None = None) -> Analysis
 
 
 def curated_signals(fields: dict[str, Any], match: Any) -> tuple[str, ...] | None:
+    """What ``match`` (the curated lexicon's) finds in the text, sorted; None without one."""
     said = fields.get("said")
     if not said or type(said) is not str:
         return None
@@ -94,6 +96,7 @@ def curated_signals(fields: dict[str, Any], match: Any) -> tuple[str, ...] | Non
 
 
 def block_key(data_key: bytes, log_id: str) -> bytes:
+    """A key of its own (FORMAT.md §8.1): the cache never shares a key with the entries."""
     return crypto.derive_subkey(data_key, "analysis-cache", log_id.encode())
 
 
@@ -167,10 +170,12 @@ def open_block(
 
 
 def build_block(entries: Iterable[Entry], match: Any) -> list[AnalysisEntry]:
+    """A block's entries from the entries themselves, with the curated lexicon's signals."""
     return [from_entry(e, curated_signals(e.fields, match)) for e in entries]
 
 
 def curated_fingerprint() -> str:
+    """The lexicon a block's signals come from: a new curated lexicon rebuilds the blocks."""
     return lexicon_module.default_fingerprint()
 
 
