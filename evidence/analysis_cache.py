@@ -31,16 +31,16 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from evidence import crypto, timeutil
+from evidence import crypto
 from evidence.errors import DecryptionFailed
 from evidence.model import Attachment, Entry
-from evidence.reading import parse_time
 from evidence.rules import lexicon as lexicon_module
 
 BLOCK = 1024
 VERSION = 1
 _AAD = b"evidence/analysis-block\x00"
 _new = tuple.__new__
+_from_iso = datetime.fromisoformat
 
 
 class AnalysisEntry(NamedTuple):
@@ -120,7 +120,7 @@ def seal_block(sealer: crypto.Sealer, entries: Sequence[AnalysisEntry], aad: byt
         [
             e.seq,
             e.kind,
-            timeutil.format_canonical(e.occurred_at),
+            e.occurred_at.isoformat(),  # read back exactly, offset and all, by fromisoformat
             e.zone,
             e.fields,
             [a.to_dict() for a in e.attachments],
@@ -156,7 +156,7 @@ def open_block(
                 (
                     seq,
                     kind,
-                    parse_time(occurred),
+                    _from_iso(occurred),
                     zone,
                     fields,
                     tuple(map(Attachment.from_dict, attachments)) if attachments else (),

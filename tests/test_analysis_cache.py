@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
 
@@ -279,8 +279,6 @@ def test_a_store_that_refuses_the_blocks_still_analyses(store, log, make_draft):
 
 
 def test_a_text_orjson_cannot_write_leaves_its_block_uncached() -> None:
-    from datetime import UTC, datetime
-
     from evidence import crypto
 
     entry = analysis_cache.AnalysisEntry(
@@ -360,3 +358,25 @@ def test_a_busy_store_is_not_waited_for(database_url, store, log, make_draft) ->
     with store.engine.connect() as conn:  # the pool's connections wait as long as before
         timeout = conn.connection.driver_connection.execute("PRAGMA busy_timeout").fetchone()
     assert timeout == (30_000,)
+
+
+@given(
+    instant=st.datetimes(
+        min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    offset=st.one_of(
+        st.just(None),
+        st.integers(-14 * 3600, 14 * 3600).map(lambda s: timezone(timedelta(seconds=s))),
+    ),
+)
+def test_a_blocks_times_come_back_with_their_own_offset(instant, offset) -> None:
+    from evidence import crypto
+
+    at = instant if offset is None else instant.astimezone(offset)
+    entry = analysis_cache.AnalysisEntry(0, "call", at, "Asia/Shanghai", {}, (), None)
+    sealer = crypto.Sealer(bytes(32))
+    sealed = analysis_cache.seal_block(sealer, [entry], b"aad")
+    (back,) = analysis_cache.open_block(sealer, sealed, b"aad", 0, 1)
+    assert back.occurred_at == at
+    assert back.occurred_at.utcoffset() == at.utcoffset()
+    assert back.occurred_at.tzinfo is UTC or offset is not None
