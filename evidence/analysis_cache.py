@@ -25,7 +25,7 @@ The bundle does not use it: a bundle is built from the entries themselves, and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -167,6 +167,20 @@ def open_block(
             )
         )
     return made
+
+
+def remembering(match: Callable[[str], set[str]]) -> Callable[[str], set[str]]:
+    """``match`` that runs once per distinct text: collectors send the same words again
+    and again, and a first analysis runs the lexicon over every text of the log."""
+    found: dict[str, set[str]] = {}
+
+    def remembered(text: str) -> set[str]:
+        signals = found.get(text)
+        if signals is None:
+            signals = found[text] = match(text)
+        return signals
+
+    return remembered
 
 
 def build_block(entries: Iterable[Entry], match: Any) -> list[AnalysisEntry]:

@@ -870,7 +870,7 @@ class Log:
                     if match is None:
                         from evidence.rules import lexicon
 
-                        match = lexicon.default().match
+                        match = cache.remembering(lexicon.default().match)
                     read = self._reader().read_all(self._sealed_rows(first, stop))
                     opened = cache.build_block(read, match)
                     if (sealed := cache.seal_block(sealer, opened, aad)) is not None:

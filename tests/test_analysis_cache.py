@@ -380,3 +380,19 @@ def test_a_blocks_times_come_back_with_their_own_offset(instant, offset) -> None
     assert back.occurred_at == at
     assert back.occurred_at.utcoffset() == at.utcoffset()
     assert back.occurred_at.tzinfo is UTC or offset is not None
+
+
+def test_a_first_analysis_runs_the_lexicon_once_per_distinct_text() -> None:
+    texts: list[str] = []
+
+    def match(text: str) -> set[str]:
+        texts.append(text)
+        return {"insult"} if "老赖" in text else set()
+
+    remembered = analysis_cache.remembering(match)
+    assert [remembered(t) for t in ["你这个老赖", "请还款", "你这个老赖"]] == [
+        {"insult"},
+        set(),
+        {"insult"},
+    ]
+    assert texts == ["你这个老赖", "请还款"]
