@@ -59,15 +59,12 @@ class AnalysisEntry(NamedTuple):
     amended_by: tuple[int, ...] = ()
     retracted_by: int | None = None
 
-    @property
-    def target(self) -> int | None:
-        if self.kind in ("amend", "retract"):
-            return int(self.fields["target"])
-        return None
+    target = Entry.target  # the entry a correction refers to, read as Entry reads it
 
 
 def from_entry(entry: Entry, signals: tuple[str, ...] | None = None) -> AnalysisEntry:
-    """An entry read in full (the partial block, or a block being built)."""
+    """An entry read in full (the partial block, a block being built, or a log whose
+    numbers have gaps), with the corrections it is marked with."""
     return _new(
         AnalysisEntry,
         (
@@ -78,8 +75,8 @@ def from_entry(entry: Entry, signals: tuple[str, ...] | None = None) -> Analysis
             entry.fields,
             entry.attachments,
             signals,
-            (),
-            None,
+            entry.amended_by,
+            entry.retracted_by,
         ),
     )
 
@@ -193,20 +190,7 @@ def curated_fingerprint() -> str:
     return lexicon_module.default_fingerprint()
 
 
-def mark_corrections(everything: list[AnalysisEntry]) -> list[AnalysisEntry]:
-    """Each entry marked with the corrections that name it, as ``Log.entries()`` does."""
-    amended: dict[int, list[int]] = {}
-    retracted: dict[int, int] = {}
-    for entry in everything:
-        kind = entry.kind
-        if kind == "amend":
-            amended.setdefault(entry.target or 0, []).append(entry.seq)
-        elif kind == "retract":
-            retracted.setdefault(entry.target or 0, entry.seq)
-    for target in {*amended, *retracted}:
-        # Entries are numbered from 0 in order: a number is a place in the list.
-        if 0 <= target < len(everything) and everything[target].seq == target:
-            everything[target] = everything[target]._replace(
-                amended_by=tuple(amended.get(target, ())), retracted_by=retracted.get(target)
-            )
-    return everything
+def marked(
+    entry: AnalysisEntry, amended_by: tuple[int, ...], retracted_by: int | None
+) -> AnalysisEntry:
+    return entry._replace(amended_by=amended_by, retracted_by=retracted_by)

@@ -129,6 +129,10 @@ def _dedup_rows(conn: Connection, log_id: str, digests: list[bytes]) -> list[tup
     return [(bytes(d), s) for owner, d, s in rows if owner == log_id]
 
 
+def _marked(entry: Entry, amended_by: tuple[int, ...], retracted_by: int | None) -> Entry:
+    return replace(entry, amended_by=amended_by, retracted_by=retracted_by)
+
+
 @dataclass(frozen=True)
 class LogInfo:
     """What anyone may know about a log without its passphrase."""
@@ -808,28 +812,9 @@ class Log:
     def entries(self, since: datetime | None = None, until: datetime | None = None) -> list[Entry]:
         """Entries in log order, each marked with the corrections that refer to it."""
         with reading.collector_paused():
-            everything = self._reader().read_all(self._sealed_rows())
-            amended: dict[int, list[int]] = {}
-            retracted: dict[int, int] = {}
-            for entry in everything:
-                kind = entry.kind
-                if kind == "amend":
-                    amended.setdefault(entry.target or 0, []).append(entry.seq)
-                elif kind == "retract":
-                    retracted.setdefault(entry.target or 0, entry.seq)
-            if amended or retracted:
-                for target in {*amended, *retracted}:
-                    # Entries are numbered from 0 in order, so a number is a place in the list.
-                    if 0 <= target < len(everything) and everything[target].seq == target:
-                        place: int | None = target
-                    else:
-                        place = next((i for i, e in enumerate(everything) if e.seq == target), None)
-                    if place is not None:
-                        everything[place] = replace(
-                            everything[place],
-                            amended_by=tuple(amended.get(target, ())),
-                            retracted_by=retracted.get(target),
-                        )
+            everything = reading.mark_corrections(
+                self._reader().read_all(self._sealed_rows()), _marked
+            )
             if since is None and until is None:
                 return everything
             return [
@@ -851,7 +836,7 @@ class Log:
             commitments = self._commitments()
             if commitments is None:
                 # Not numbered 0, 1, 2…: no block can describe it; read it whole.
-                return cache.mark_corrections(list(map(cache.from_entry, self.entries())))
+                return list(map(cache.from_entry, self.entries()))
             sealer = crypto.Sealer(cache.block_key(self._data_key, self.log_id))
             fingerprint = cache.curated_fingerprint()
             match = None
@@ -883,7 +868,7 @@ class Log:
             made += map(cache.from_entry, tail)
             if fresh:
                 self._keep_analysis_blocks(fresh)
-            return cache.mark_corrections(made)
+            return reading.mark_corrections(made, cache.marked)
 
     def _commitments(self) -> list[bytes] | None:
         """Every entry's commitment in log order, or None unless they are numbered 0, 1, 2…"""

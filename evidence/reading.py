@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from json import scanner
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -44,6 +44,7 @@ _scan = (scanner.c_make_scanner or scanner.py_make_scanner)(json.JSONDecoder())
 _from_iso = datetime.fromisoformat
 _new_entry = Entry.__new__
 _SALT = hashing.SALT_BYTES
+_Read = TypeVar("_Read")  # an entry as some reader gives it: Entry, or the analysis cache's
 
 
 def parse_time(text: str) -> datetime:
@@ -180,3 +181,29 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def mark_corrections(
+    entries: list[_Read], mark: Callable[[_Read, tuple[int, ...], int | None], _Read]
+) -> list[_Read]:
+    """``entries`` (a whole log, in order) with each corrected entry replaced by
+    ``mark(entry, its amendments, its first retraction)``, in place."""
+    amended: dict[int, list[int]] = {}
+    retracted: dict[int, int] = {}
+    for entry in entries:
+        kind = entry.kind
+        if kind == "amend":
+            amended.setdefault(entry.target or 0, []).append(entry.seq)
+        elif kind == "retract":
+            retracted.setdefault(entry.target or 0, entry.seq)
+    for target in {*amended, *retracted}:
+        # Entries are numbered from 0 in order, so a number is a place in the list.
+        if 0 <= target < len(entries) and entries[target].seq == target:
+            place: int | None = target
+        else:
+            place = next((i for i, e in enumerate(entries) if e.seq == target), None)
+        if place is not None:
+            entries[place] = mark(
+                entries[place], tuple(amended.get(target, ())), retracted.get(target)
+            )
+    return entries

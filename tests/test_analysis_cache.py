@@ -396,3 +396,15 @@ def test_a_first_analysis_runs_the_lexicon_once_per_distinct_text() -> None:
         {"insult"},
     ]
     assert texts == ["你这个老赖", "请还款"]
+
+
+def test_a_log_with_a_gap_in_its_numbers_is_read_whole(store, log, make_draft) -> None:
+    # Only a hand-made change can leave a gap; no block can describe such a log.
+    log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(6)])
+    log.amend(3, {"platform": "美团"}, "wrong platform")
+    tamper(store, "DELETE FROM entries WHERE log_id = :log AND seq = 1", log=log.log_id)
+    read = log.analysis_entries()
+    assert [e.seq for e in read] == [0, 2, 3, 4, 5, 6]
+    assert read[2].amended_by == (6,) and "platform" not in read[2].fields  # as recorded
+    assert _reports(read) == _reports(log.entries())
+    assert _blocks(store, log.log_id) == {}
