@@ -824,6 +824,11 @@ class Log:
                 and (until is None or entry.occurred_at < until)
             ]
 
+    def entries_between(self, first: int, stop: int | None = None) -> list[Entry]:
+        """The entries numbered ``first`` to ``stop`` (excluded; else to the end), as
+        recorded: not marked with corrections, which may come later in the log."""
+        return self._reader().read_all(self._sealed_rows(first, stop))
+
     def analysis_entries(self) -> list[AnalysisEntry]:
         """Every entry as analysis reads it, marked with its corrections, from the
         analysis cache where it holds them (see :mod:`evidence.analysis_cache`).
@@ -856,16 +861,14 @@ class Log:
                         from evidence.rules import lexicon
 
                         match = cache.remembering(lexicon.default().match)
-                    read = self._reader().read_all(self._sealed_rows(first, stop))
-                    opened = cache.build_block(read, match)
+                    opened = cache.build_block(self.entries_between(first, stop), match)
                     if (sealed := cache.seal_block(sealer, opened, aad)) is not None:
                         fresh.append((block, sealed))
                         if len(fresh) == _BLOCKS_PER_WRITE:
                             self._keep_analysis_blocks(fresh)
                             fresh = []
                 made += opened
-            tail = self._reader().read_all(self._sealed_rows(whole * cache.BLOCK))
-            made += map(cache.from_entry, tail)
+            made += map(cache.from_entry, self.entries_between(whole * cache.BLOCK))
             if fresh:
                 self._keep_analysis_blocks(fresh)
             return reading.mark_corrections(made, cache.marked)

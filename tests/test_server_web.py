@@ -180,3 +180,24 @@ def test_upload_limit(user, app) -> None:
     big = b"x" * (app.config["EVIDENCE_MAX_ATTACHMENT_BYTES"] + 128 * 1024)
     response = _log(user, attachment=(io.BytesIO(big), "big.png", "image/png"))
     assert response.status_code == 413
+
+
+def test_the_form_suggests_the_latest_platform_reading_only_the_latest_entries(user, client):
+    from unittest import mock
+
+    from server import web
+    from tests.test_analysis_cache import Reads
+
+    _log(user, platform="先前那家")
+    for _ in range(4):
+        _log(user, platform="")
+    with mock.patch.object(web, "_RECENT", 2), Reads() as reads:
+        page = client.get("/log").get_data(as_text=True)
+    assert 'name="platform" value="先前那家"' in page  # three windows back
+    assert reads.count == 5
+    assert re.search(r'<p class="muted">[^<]*: 5</p>', page)  # entries so far, counted
+    _log(user, platform="最新")
+    with mock.patch.object(web, "_RECENT", 2), Reads() as reads:
+        page = client.get("/log").get_data(as_text=True)
+    assert 'name="platform" value="最新"' in page
+    assert reads.count == 2  # the latest window only, not the whole log
