@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ from evidence.rules.base import (
     ATTACHMENTS,
     INFERRED,
     KIND,
+    NO_SIGNALS,
     NUMBER_KEY,
     PLATFORM,
     STATED,
@@ -111,8 +112,8 @@ def _build_context(
     curated = words.fingerprint == lexicon_module.default_fingerprint()
     # Rows start with (instant - epoch, entry number): unique, so sorting the rows
     # themselves orders them by instant, then number, and never compares further.
-    kept: list[tuple[timedelta, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
-    facts: list[tuple[timedelta, int, Any, datetime, dict[str, Any], dict[str, str]]] = []
+    kept: list[tuple[timedelta, int, Any, datetime, dict[str, Any], Mapping[str, str]]] = []
+    facts: list[tuple[timedelta, int, Any, datetime, dict[str, Any], Mapping[str, str]]] = []
     # Signal dictionaries are shared between events with the same signals (nothing
     # changes an event's signals once made): by text, and by the cached signals.
     seen: dict[str, dict[str, str]] = {}
@@ -123,7 +124,7 @@ def _build_context(
             # Facts recorded before a range still apply inside it.
             if platform and (fields.get("platform") or "") not in ("", platform):
                 continue
-            facts.append((at - _EPOCH, entry.seq, entry, at, fields, _NO_SIGNALS))
+            facts.append((at - _EPOCH, entry.seq, entry, at, fields, NO_SIGNALS))
             continue
         if filtered:
             if platform and (fields.get("platform") or "") != platform:
@@ -142,7 +143,7 @@ def _build_context(
                 if signals is None:  # collectors send the same words again and again
                     signals = seen[said] = dict.fromkeys(match(said), INFERRED)
         else:
-            signals = _NO_SIGNALS
+            signals = NO_SIGNALS
         tags = fields.get("tags")
         if tags:
             signals = {**signals, **dict.fromkeys(stated(tags), STATED)}
@@ -156,7 +157,6 @@ def _build_context(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NO_SIGNALS: dict[str, str] = {}
 
 
 def _events(rows: list[tuple[Any, ...]], timeline: ZoneTimeline) -> list[Event]:

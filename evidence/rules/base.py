@@ -164,7 +164,8 @@ class Event(NamedTuple):
 
 
 _new_event = tuple.__new__
-_NO_SIGNALS: Mapping[str, str] = {}
+# One empty signal mapping shared by every event without signals (none is ever changed).
+NO_SIGNALS: Mapping[str, str] = {}
 
 
 def make_event(
@@ -198,7 +199,7 @@ def make_event(
             local.date(),
             fields,
             attachments,
-            signals or _NO_SIGNALS,
+            signals or NO_SIGNALS,
             platform,
             key,
             platform or (f"number {key}" if key else "unknown"),
