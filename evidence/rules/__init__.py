@@ -16,24 +16,19 @@ else the log's zone. Rule sets live in one module per jurisdiction (cn, us, uk).
 
 from __future__ import annotations
 
-import heapq
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from evidence import timeutil
 from evidence.reading import collector_paused
+from evidence.rules import columns as columns_module
 from evidence.rules import lexicon as lexicon_module
 from evidence.rules.base import (
-    ATTACHMENTS,
     INFERRED,
-    KIND,
     NO_SIGNALS,
-    NUMBER_KEY,
-    PLATFORM,
     STATED,
     TIERS,
     Citation,
@@ -45,8 +40,10 @@ from evidence.rules.base import (
     effective,
     make_event,
 )
+from evidence.rules.columns import Columns
 from evidence.rules.lexicon import Lexicon
 from evidence.rules.registry import JURISDICTIONS, rules_for
+from evidence.rules.summary import Quote, Summary, summarize, summarize_columns
 
 __all__ = [
     "JURISDICTIONS",
@@ -54,26 +51,19 @@ __all__ = [
     "Citation",
     "Finding",
     "Lexicon",
+    "Quote",
     "Report",
     "Rule",
     "Summary",
     "analyze",
     "build_context",
     "load_lexicon",
+    "reference_analyze",
+    "reference_report",
     "report",
 ]
 
 load_lexicon = lexicon_module.load
-
-# What each jurisdiction calls night, for the summary's count of night contacts.
-NIGHT = {
-    "cn": (time(22, 0), time(8, 0), "22:00–08:00"),
-    "us": (time(21, 0, 0, 1), time(8, 0), "before 08:00 or after 21:00"),
-    "uk": (time(21, 0, 0, 1), time(8, 0), "before 08:00 or after 21:00"),
-}
-MAX_QUOTES = 3
-MAX_COLLECTORS = 8
-MAX_QUOTE = 300
 
 
 def build_context(
@@ -191,6 +181,22 @@ def analyze(
     """The findings of one jurisdiction's rules over a log's entries, in rule order."""
     rules = rules_for(jurisdiction)
     with collector_paused():
+        table = columns_module.build(entries, zone, platform, since, until, lexicon)
+        return _column_findings(rules, table)
+
+
+def reference_analyze(
+    entries: Iterable[Any],
+    jurisdiction: str = "cn",
+    zone: str | None = None,
+    platform: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    lexicon: Lexicon | None = None,
+) -> list[Finding]:
+    """:func:`analyze` by the reference rules: one event object per event, ``Rule.hits``."""
+    rules = rules_for(jurisdiction)
+    with collector_paused():
         ctx = _build_context(entries, zone, platform, since, until, lexicon)
         return _findings(rules, ctx)
 
@@ -199,76 +205,8 @@ def _findings(rules: Iterable[Any], ctx: Context) -> list[Finding]:
     return [finding for rule in rules if (finding := rule.check(ctx)) is not None]
 
 
-@dataclass(frozen=True)
-class Quote:
-    seq: int
-    when: str  # local time, with the offset
-    kind: str
-    platform: str
-    text: str
-    signals: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "entry": self.seq,
-            "when": self.when,
-            "kind": self.kind,
-            "platform": self.platform,
-            "text": self.text,
-            "signals": list(self.signals),
-        }
-
-
-@dataclass(frozen=True)
-class Summary:
-    """The facts a complaint states, counted once so the draft and `analyze --json` agree."""
-
-    zone: str
-    platforms: tuple[str, ...]
-    first: str | None
-    last: str | None
-    events: int
-    calls: int
-    answered_calls: int
-    night_calls: int
-    night_contacts: int
-    night: str
-    sms: int
-    messages: int
-    visits: int
-    letters: int
-    distinct_numbers: int
-    third_party_contacts: int
-    contacts_reached: tuple[str, ...]
-    collectors: tuple[str, ...]  # the names collectors gave, most frequent first
-    quotes: tuple[Quote, ...]
-    attachments: tuple[tuple[int, str, str], ...]  # (entry, name, sha256)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "zone": self.zone,
-            "platforms": list(self.platforms),
-            "first": self.first,
-            "last": self.last,
-            "events": self.events,
-            "calls": self.calls,
-            "answered_calls": self.answered_calls,
-            "night_calls": self.night_calls,
-            "night_contacts": self.night_contacts,
-            "night": self.night,
-            "sms": self.sms,
-            "messages": self.messages,
-            "visits": self.visits,
-            "letters": self.letters,
-            "distinct_numbers": self.distinct_numbers,
-            "third_party_contacts": self.third_party_contacts,
-            "contacts_reached": list(self.contacts_reached),
-            "collectors": list(self.collectors),
-            "quotes": [q.to_dict() for q in self.quotes],
-            "attachments": [
-                {"entry": seq, "name": name, "sha256": sha} for seq, name, sha in self.attachments
-            ],
-        }
+def _column_findings(rules: Iterable[Any], table: Columns) -> list[Finding]:
+    return [finding for rule in rules if (finding := rule.column_check(table)) is not None]
 
 
 @dataclass(frozen=True)
@@ -296,118 +234,38 @@ def report(
     until: datetime | None = None,
     lexicon: Lexicon | None = None,
 ) -> Report:
-    """Findings and the summary a complaint needs, from one pass over the entries."""
+    """Findings and the summary a complaint needs, from one pass over the entries.
+
+    The rules count over the log's columns (``rules.columns``); :func:`reference_report`
+    gives the same report from one event object per event.
+    """
+    rules = rules_for(jurisdiction)
+    with collector_paused():
+        table = columns_module.build(entries, zone, platform, since, until, lexicon)
+        return Report(
+            jurisdiction,
+            platform,
+            summarize_columns(table, jurisdiction),
+            tuple(_column_findings(rules, table)),
+        )
+
+
+def reference_report(
+    entries: Iterable[Any],
+    jurisdiction: str = "cn",
+    zone: str | None = None,
+    platform: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    lexicon: Lexicon | None = None,
+) -> Report:
+    """:func:`report` by the reference rules: one event object per event, ``Rule.hits``."""
     rules = rules_for(jurisdiction)
     with collector_paused():
         ctx = _build_context(entries, zone, platform, since, until, lexicon)
         return Report(
             jurisdiction, platform, summarize(ctx, jurisdiction), tuple(_findings(rules, ctx))
         )
-
-
-def summarize(ctx: Context, jurisdiction: str) -> Summary:
-    start, end, label = NIGHT[jurisdiction]
-    events, contacts, calls = ctx.events, ctx.contacts(), ctx.calls()
-    third = [e for e in events if e.kind == "contact"]
-    reached: dict[str, None] = {}
-    for event in third:
-        name = str(event.fields.get("contact_name", ""))
-        relation = str(event.fields.get("relation", ""))
-        reached.setdefault(f"{name} ({relation})" if relation else name)
-    if any(map(NUMBER_KEY, third)):
-        numbers = {e.number_key for e in contacts if e.kind != "contact"} - {""}
-    else:  # no third party has a number (the usual case): no contact's need be left out
-        numbers = set(map(NUMBER_KEY, contacts)) - {""}
-    named = Counter(str(e.fields["collector"]) for e in contacts if e.fields.get("collector"))
-    kinds = Counter(map(KIND, contacts))
-    # night: at or after the start or before the end (the window passes midnight)
-    night = [e for e in contacts if not end <= e.clock < start]
-    return Summary(
-        zone=ctx.zone_name,
-        platforms=tuple(sorted(set(map(PLATFORM, events)) - {""})),
-        first=_when(contacts[0]) if contacts else None,
-        last=_when(contacts[-1]) if contacts else None,
-        events=len(events),
-        calls=len(calls),
-        answered_calls=sum(1 for e in calls if e.answered),
-        night_calls=list(map(KIND, night)).count("call"),
-        night_contacts=len(night),
-        night=label,
-        sms=kinds["sms"],
-        messages=kinds["message"],
-        visits=kinds["visit"],
-        letters=sum(1 for e in events if e.kind == "letter"),
-        distinct_numbers=len(numbers),
-        third_party_contacts=len(third),
-        contacts_reached=tuple(reached),
-        collectors=tuple(name for name, _ in named.most_common(MAX_COLLECTORS)),
-        quotes=_quotes(ctx),
-        attachments=tuple(
-            (e.seq, str(a.name), str(a.sha256))
-            for e in filter(ATTACHMENTS, events)
-            for a in e.attachments
-        ),
-    )
-
-
-def _when(event: Event) -> str:
-    return event.local.strftime("%Y-%m-%d %H:%M %z")
-
-
-def _quotes(ctx: Context) -> tuple[Quote, ...]:
-    """Two or three verbatim quotes: the borrower's tagged ones first, then the lexicon's."""
-
-    def quotable(e: Event) -> bool:
-        return e.incoming and bool(e.fields.get("said")) and e.kind != "fact"
-
-    def by_weight(events: list[Event], weight: Callable[[Event], Any]) -> Iterator[Event]:
-        # Popped from a heap, because only the first few of a whole log's events are taken.
-        heap = [(weight(e), index) for index, e in enumerate(events)]
-        heapq.heapify(heap)
-        while heap:
-            yield events[heapq.heappop(heap)[1]]
-
-    def ranked() -> Iterator[Event]:
-        # Most tagged signals first, then most signals, then the lowest entry number; then
-        # the events without signals, in time order. Few events are tagged: the later
-        # groups are gathered and weighed only if the earlier ones do not give enough.
-        events = ctx.events
-        tagged = [e for e in events if STATED in e.signals.values() and quotable(e)]
-        yield from by_weight(
-            tagged, lambda e: (-[*e.signals.values()].count(STATED), -len(e.signals), e.seq)
-        )
-        inferred = [
-            e for e in events if e.signals and STATED not in e.signals.values() and quotable(e)
-        ]
-        yield from by_weight(inferred, lambda e: (-len(e.signals), e.seq))
-        yield from (e for e in events if not e.signals and quotable(e))
-
-    chosen: list[Event] = []
-    texts: set[str] = set()
-    for event in ranked():
-        text = str(event.fields["said"])
-        if text in texts:
-            continue  # the same words sent again are one quote
-        if len(chosen) >= (MAX_QUOTES if event.signals else 2):
-            break
-        chosen.append(event)
-        texts.add(text)
-    chosen.sort(key=lambda e: (e.at, e.seq))
-    return tuple(
-        Quote(
-            e.seq,
-            _when(e),
-            e.kind,
-            e.platform,
-            _shorten(str(e.fields["said"])),
-            tuple(sorted(e.signals)),
-        )
-        for e in chosen
-    )
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
 
 
 def lexicon_from(path: str | Path | None) -> Lexicon:

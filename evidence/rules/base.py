@@ -323,21 +323,39 @@ class Rule:
     rule_zh: str = ""
     rule_en: str = ""
     citations: tuple[Citation, ...] = ()
+    # The rule reads only third-party contacts and facts: the columnar analysis runs
+    # ``hits`` on a context of those (``Columns.third_party_context``).
+    third_parties_only: bool = False
 
     @property
     def tier(self) -> str:
         return self.citations[0].tier if self.citations else PATTERN
 
     def hits(self, ctx: Context) -> list[Hit]:
+        """The reference: what the rule finds among the context's events."""
+        raise NotImplementedError
+
+    def column_hits(self, columns: Any) -> Any:
+        """The same as :meth:`hits`, counted over ``rules.columns.Columns`` (a ``Hits``)."""
         raise NotImplementedError
 
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
         """A sentence about what was found (en, zh); the default says how many and when."""
-        days = len({h.event.day for h in hits})
-        return (
-            f"{len(hits)} events on {days} days",
-            f"{days} 天内共 {len(hits)} 次",
-        )
+        return self.sentence(len(hits), len({h.event.day for h in hits}))
+
+    def column_detail(self, columns: Any, hits: Any) -> tuple[str, str]:
+        """:meth:`detail` of the hits of :meth:`column_hits`."""
+        return self.sentence(len(hits), columns.days(hits))
+
+    def sentence(self, count: int, days: int) -> tuple[str, str]:
+        return (f"{count} events on {days} days", f"{days} 天内共 {count} 次")
+
+    def column_check(self, columns: Any) -> Finding | None:
+        """:meth:`check` over columns: the same finding, or None."""
+        if self.third_parties_only:
+            return self.check(columns.third_party_context())
+        hits = self.column_hits(columns)
+        return columns.finding(self, hits) if len(hits) else None
 
     def check(self, ctx: Context) -> Finding | None:
         hits = self.hits(ctx)
@@ -378,12 +396,20 @@ class SignalRule(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         return ctx.with_signal(*self.signals)
 
+    def column_hits(self, columns: Any) -> Any:
+        return columns.with_signal(*self.signals)
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        stated = sum(1 for h in hits if h.basis == STATED)
+        return self.tagged(len(hits), sum(1 for h in hits if h.basis == STATED))
+
+    def column_detail(self, columns: Any, hits: Any) -> tuple[str, str]:
+        return self.tagged(len(hits), int(hits.stated.sum()))
+
+    def tagged(self, count: int, stated: int) -> tuple[str, str]:
         return (
-            f"{len(hits)} events ({stated} tagged by the borrower, "
-            f"{len(hits) - stated} found by the lexicon: review them)",
-            f"共 {len(hits)} 次（本人标注 {stated} 次，词库推断 {len(hits) - stated} 次，请核对）",
+            f"{count} events ({stated} tagged by the borrower, "
+            f"{count - stated} found by the lexicon: review them)",
+            f"共 {count} 次（本人标注 {stated} 次，词库推断 {count - stated} 次，请核对）",
         )
 
 
@@ -553,14 +579,19 @@ def rolling_excess(events: Sequence[Event], limit: int, days: int) -> list[Event
     ``events`` must be sorted by time. An event is in excess when, counting it, more than
     ``limit`` events fall on its local day and the ``days - 1`` local days before it.
     """
+    ordinals = [e.day.toordinal() for e in events]
+    return [events[index] for index in excess_positions(ordinals, limit, days)]
+
+
+def excess_positions(ordinals: Sequence[int], limit: int, days: int) -> list[int]:
+    """The positions of :func:`rolling_excess`, from each event's local day ordinal."""
     excess = []
     start = 0
-    ordinals = [e.day.toordinal() for e in events]
     for index, day in enumerate(ordinals):
         while ordinals[start] <= day - days:
             start += 1
         if index - start + 1 > limit:
-            excess.append(events[index])
+            excess.append(index)
     return excess
 
 

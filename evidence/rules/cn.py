@@ -11,6 +11,8 @@ import bisect
 from collections.abc import Sequence
 from datetime import time, timedelta
 
+import numpy as np
+
 from evidence.rules.base import (
     CREDITOR,
     CREDITOR_DAY,
@@ -31,6 +33,7 @@ from evidence.rules.base import (
     counted,
     group_by,
 )
+from evidence.rules.columns import DAY_US, Columns, Hits
 from evidence.rules.registry import register
 
 GB45251 = "GB/T 45251—2025《互联网金融 个人网络消费信贷 贷后催收风控指引》"
@@ -73,11 +76,23 @@ class NightContact(Rule):
             night = [e for e in night if not agreed_at(e, windows, ctx.ranked)]
         return counted(night)
 
+    def column_hits(self, columns: Columns) -> Hits:
+        night = columns.contacts & columns.outside(NIGHT_START, NIGHT_END)
+        windows = columns.agreed_windows()
+        if windows:
+            night &= ~columns.agreed(windows)[1]
+        return columns.counted(night)
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        days = len({h.event.day for h in hits})
+        return self.at_night(len(hits), len({h.event.day for h in hits}), ctx.zone_name)
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.at_night(len(hits), columns.days(hits), columns.zone_name)
+
+    def at_night(self, count: int, days: int, zone: str) -> tuple[str, str]:
         return (
-            f"{len(hits)} contacts between 22:00 and 08:00 ({ctx.zone_name}) on {days} days",
-            f"{days} 天内共 {len(hits)} 次在 22:00 至次日 8:00 之间催收（{ctx.zone_name}）",
+            f"{count} contacts between 22:00 and 08:00 ({zone}) on {days} days",
+            f"{days} 天内共 {count} 次在 22:00 至次日 8:00 之间催收（{zone}）",
         )
 
 
@@ -100,11 +115,20 @@ class AnsweredCallsPerDay(Rule):
                 found += counted(group)
         return found
 
+    def column_hits(self, columns: Columns) -> Hits:
+        answered = columns.calls & columns.answered
+        return columns.counted(columns.in_groups_above(answered, columns.creditor_day(), 3))
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        days = len({(h.event.creditor, h.event.day) for h in hits})
+        return self.per_day(len(hits), _creditor_days(hits))
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.per_day(len(hits), columns.distinct(columns.creditor_day()[hits.index]))
+
+    def per_day(self, count: int, days: int) -> tuple[str, str]:
         return (
-            f"more than 3 answered calls from one creditor on {days} days ({len(hits)} calls)",
-            f"有 {days} 天同一机构拨通电话超过 3 次（共 {len(hits)} 次）",
+            f"more than 3 answered calls from one creditor on {days} days ({count} calls)",
+            f"有 {days} 天同一机构拨通电话超过 3 次（共 {count} 次）",
         )
 
 
@@ -126,12 +150,24 @@ class AttemptsPerDay(Rule):
                 found += counted(group)
         return found
 
+    def column_hits(self, columns: Columns) -> Hits:
+        return columns.counted(columns.in_groups_above(columns.calls, columns.creditor_day(), 6))
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        days = len({(h.event.creditor, h.event.day) for h in hits})
+        return self.per_day(len(hits), _creditor_days(hits))
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.per_day(len(hits), columns.distinct(columns.creditor_day()[hits.index]))
+
+    def per_day(self, count: int, days: int) -> tuple[str, str]:
         return (
-            f"more than 6 call attempts from one creditor on {days} days ({len(hits)} calls)",
-            f"有 {days} 天同一机构拨打超过 6 次（共 {len(hits)} 次）",
+            f"more than 6 call attempts from one creditor on {days} days ({count} calls)",
+            f"有 {days} 天同一机构拨打超过 6 次（共 {count} 次）",
         )
+
+
+def _creditor_days(hits: Sequence[Hit]) -> int:
+    return len({(h.event.creditor, h.event.day) for h in hits})
 
 
 def _third_parties(ctx: Context) -> list:
@@ -167,11 +203,33 @@ class ContactWhileReachable(Rule):
                 found.append(Hit(event))
         return found
 
+    def column_hits(self, columns: Columns) -> Hits:
+        third = columns.of_kind("contact") & (columns.platform != 0)
+        answered = columns.calls & columns.answered
+        window = REACHABLE_DAYS * DAY_US
+        found = []
+        for platform in np.unique(columns.platform[third]).tolist():
+            calls = columns.instant[answered & (columns.platform == platform)]
+            contacts = np.flatnonzero(third & (columns.platform == platform))
+            instants = columns.instant[contacts]
+            # the latest answered call at or before each contact
+            latest = np.searchsorted(calls, instants, side="right") - 1
+            reached = latest >= 0
+            reached[reached] = calls[latest[reached]] >= instants[reached] - window
+            found.append(contacts[reached])
+        return columns.counted(np.sort(np.concatenate(found)) if found else np.empty(0, int))
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        return self.reachable(len(hits))
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.reachable(len(hits))
+
+    def reachable(self, count: int) -> tuple[str, str]:
         return (
-            f"{len(hits)} contacts of third parties although the borrower had answered a call "
+            f"{count} contacts of third parties although the borrower had answered a call "
             f"from the same platform within the {REACHABLE_DAYS} days before",
-            f"{len(hits)} 次联系第三人，而债务人在此前 {REACHABLE_DAYS} 天内接听过同一平台的电话",
+            f"{count} 次联系第三人，而债务人在此前 {REACHABLE_DAYS} 天内接听过同一平台的电话",
         )
 
 
@@ -180,6 +238,7 @@ class ThirdPartiesContacted(Rule):
     jurisdiction = "cn"
     rule_zh = "只向债务人催收，不应向联系人催收"
     rule_en = "Collect only from the borrower, never from contacts"
+    third_parties_only = True
     citations = (
         Citation(GB45251, "(只向债务人催收，不应向联系人催收)", RECOMMENDED, unconfirmed=NO_CLAUSE),
         Citation(NIFA2018, "第13条 (paraphrase)", INDUSTRY),
@@ -202,6 +261,7 @@ class DisclosedToThirdParty(Rule):
     jurisdiction = "cn"
     rule_zh = "与联系人沟通时不应透露债务人的欠款金额、欠款时间等欠款信息"
     rule_en = "Never disclose the debt (amount, how overdue) to a contact"
+    third_parties_only = True
     citations = (
         Citation(GB45251, "(不应透露债务人的逾期欠款金额，欠款时间等欠款信息)", RECOMMENDED,
                  unconfirmed=NO_CLAUSE),
@@ -219,6 +279,7 @@ class ContactAfterRefusal(Rule):
     jurisdiction = "cn"
     rule_zh = "联系人明确拒绝或要求不得再联系的，不应再与其联系"
     rule_en = "A contact who refused or asked not to be contacted again must not be contacted"
+    third_parties_only = True
     citations = (
         Citation(GB45251, "(联系人明确拒绝…或要求催收人员不得再联系的，催收人员不应再与其联系)",
                  RECOMMENDED, unconfirmed=NO_CLAUSE),
@@ -253,6 +314,7 @@ class MassContact(Rule):
         f"Address-book blasting (爆通讯录): {MASS_CONTACTS} or more third parties contacted by one "
         "platform within 24 hours (a pattern threshold; no instrument sets a number)"
     )
+    third_parties_only = True
     citations = (
         Citation(NIFA2018, "第13条、第14条 (paraphrase)", INDUSTRY),
         Citation(PIPL, "第6条、第10条、第13条、第23条", LAW, "primary"),
@@ -305,10 +367,16 @@ class RepeatedThreats(Rule):
                  unconfirmed="article number in the revision in force from 2026-01-01"),
     )  # fmt: skip
 
+    signals = ("threat", "threat_arrest", "insult")
+
     def hits(self, ctx: Context) -> list[Hit]:
-        hits = ctx.with_signal("threat", "threat_arrest", "insult", kinds=("sms", "message"))
+        hits = ctx.with_signal(*self.signals, kinds=("sms", "message"))
         # 多次: the statute sets no count; two or more are reported.
         return hits if len(hits) >= 2 else []
+
+    def column_hits(self, columns: Columns) -> Hits:
+        hits = columns.with_signal(*self.signals, kinds=("sms", "message"))
+        return hits if len(hits) >= 2 else columns.counted(np.empty(0, int))
 
 
 class Impersonation(SignalRule):
@@ -371,13 +439,41 @@ class NumberRotation(Rule):
         # In time order rather than platform by platform: Rule.check need not sort them.
         return counted([e for e in numbered if e.number_key and e.platform in rotating])
 
+    def column_hits(self, columns: Columns) -> Hits:
+        numbered = (
+            columns.contacts
+            & (columns.platform != 0)
+            & ~columns.of_kind("contact")
+            & (columns.number != 0)
+        )
+        counts = _numbers_per_platform(columns, numbered)
+        rotating = [p for p, n in counts.items() if n >= ROTATION_NUMBERS]
+        return columns.counted(numbered & np.isin(columns.platform, rotating))
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
         groups = group_by([h.event for h in hits], PLATFORM)
-        parts = [f"{p}: {len(set(map(NUMBER_KEY, g)))}" for p, g in sorted(groups.items())]
+        return self.numbers({p: len(set(map(NUMBER_KEY, g))) for p, g in groups.items()})
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        mask = np.zeros(len(columns), bool)
+        mask[hits.index] = True
+        counts = _numbers_per_platform(columns, mask)
+        return self.numbers({columns.platforms[p]: n for p, n in counts.items()})
+
+    def numbers(self, per_platform: dict[str, int]) -> tuple[str, str]:
+        parts = [f"{p}: {n}" for p, n in sorted(per_platform.items())]
         return (
             "distinct numbers per platform — " + ", ".join(parts),
             "各平台使用的不同号码数 — " + "，".join(parts),
         )
+
+
+def _numbers_per_platform(columns: Columns, mask: np.ndarray) -> dict[int, int]:
+    """Distinct numbers (other than none) per platform among the masked events."""
+    pairs = np.unique(columns.platform[mask] * (1 << 32) + columns.number[mask])
+    pairs = pairs[pairs % (1 << 32) != 0]
+    platforms, counts = np.unique(pairs >> 32, return_counts=True)
+    return dict(zip(platforms.tolist(), counts.tolist(), strict=True))
 
 
 register(

@@ -21,6 +21,7 @@ from evidence.rules.base import (
     agreed_windows,
     counted,
 )
+from evidence.rules.columns import Columns, Hits
 from evidence.rules.registry import register
 
 HANDBOOK = "FCA Handbook"
@@ -45,10 +46,23 @@ class UnreasonableTimeByRequest(Rule):
         # False: windows apply to the event and it is in none of them.
         return counted([e for e in ctx.contacts() if agreed_at(e, windows, ctx.ranked) is False])
 
+    def column_hits(self, columns: Columns) -> Hits:
+        windows = columns.agreed_windows()
+        if not windows:
+            return columns.counted(columns.contacts[:0])
+        applies, inside = columns.agreed(windows)
+        return columns.counted(columns.contacts & applies & ~inside)
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        return self.outside_asked(len(hits))
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.outside_asked(len(hits))
+
+    def outside_asked(self, count: int) -> tuple[str, str]:
         return (
-            f"{len(hits)} contacts outside the times the customer asked for",
-            f"{len(hits)} 次联系不在客户要求的时间内",
+            f"{count} contacts outside the times the customer asked for",
+            f"{count} 次联系不在客户要求的时间内",
         )
 
 
@@ -71,12 +85,16 @@ class OutsideUsualHours(Rule):
     def hits(self, ctx: Context) -> list[Hit]:
         return counted([e for e in ctx.contacts() if e.clock < EARLIEST or e.clock > LATEST])
 
+    def column_hits(self, columns: Columns) -> Hits:
+        return columns.counted(columns.contacts & columns.before_or_after(EARLIEST, LATEST))
+
 
 class ThirdPartyDisclosure(SignalRule):
     id = "UK-3P-1"
     jurisdiction = "uk"
     rule_zh = "不得向第三人不当披露债务，不得使客户公开难堪"
     rule_en = "No unfair disclosure of the debt to third parties; nothing publicly embarrassing"
+    third_parties_only = True
     signals = ("discloses_debt", "privacy_exposure")
     citations = (
         Citation(HANDBOOK, "CONC 7.9.7R, 7.9.10R", REGULATION, unconfirmed="rule numbering"),

@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import time, timedelta
 
+import numpy as np
+
 from evidence.rules.base import (
     CREDITOR,
     LAW,
     REGULATION,
     Citation,
     Context,
+    Event,
     Hit,
     Rule,
     SignalRule,
@@ -25,6 +28,7 @@ from evidence.rules.base import (
     group_by,
     rolling_excess,
 )
+from evidence.rules.columns import Columns, Hits, micros, rolling_excess_days
 from evidence.rules.registry import register
 
 FDCPA = "Fair Debt Collection Practices Act, 15 U.S.C."
@@ -49,12 +53,19 @@ class InconvenientTime(Rule):
         # "after 9:00 p.m.": 21:00:00 itself is the borderline and is not flagged.
         return counted([e for e in ctx.contacts() if e.clock < EARLIEST or e.clock > LATEST])
 
+    def column_hits(self, columns: Columns) -> Hits:
+        return columns.counted(columns.contacts & columns.before_or_after(EARLIEST, LATEST))
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        days = len({h.event.day for h in hits})
+        return self.inconvenient(len(hits), len({h.event.day for h in hits}), ctx.zone_name)
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.inconvenient(len(hits), columns.days(hits), columns.zone_name)
+
+    def inconvenient(self, count: int, days: int, zone: str) -> tuple[str, str]:
         return (
-            f"{len(hits)} communications before 8:00 a.m. or after 9:00 p.m. "
-            f"({ctx.zone_name}) on {days} days",
-            f"{days} 天内共 {len(hits)} 次在上午8点前或晚上9点后联系（{ctx.zone_name}）",
+            f"{count} communications before 8:00 a.m. or after 9:00 p.m. ({zone}) on {days} days",
+            f"{days} 天内共 {count} 次在上午8点前或晚上9点后联系（{zone}）",
         )
 
 
@@ -77,10 +88,25 @@ class SevenInSeven(Rule):
             found += counted(rolling_excess(group, limit=7, days=7))
         return found
 
+    def column_hits(self, columns: Columns) -> Hits:
+        calls = np.flatnonzero(columns.calls)
+        found = []
+        creditors = columns.creditor[calls]
+        for creditor in np.unique(creditors).tolist():
+            group = calls[creditors == creditor]
+            found.append(group[rolling_excess_days(columns.day[group], limit=7, window=7)])
+        return columns.counted(np.sort(np.concatenate(found)) if found else calls[:0])
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        return self.eighth(len(hits))
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.eighth(len(hits))
+
+    def eighth(self, count: int) -> tuple[str, str]:
         return (
-            f"{len(hits)} calls that were the 8th or later within 7 consecutive days for one debt",
-            f"{len(hits)} 次电话是同一笔债务连续7天内的第8次或以后",
+            f"{count} calls that were the 8th or later within 7 consecutive days for one debt",
+            f"{count} 次电话是同一笔债务连续7天内的第8次或以后",
         )
 
 
@@ -109,10 +135,27 @@ class AfterConversation(Rule):
                     break
         return found
 
+    def column_hits(self, columns: Columns) -> Hits:
+        found = np.zeros(len(columns), bool)
+        for talk in columns.facts:
+            if talk.fields.get("fact") != "conversation":
+                continue
+            after = (columns.instant > micros(talk.at)) & (columns.day <= talk.day.toordinal() + 6)
+            if talk.platform:
+                after &= columns.creditor == columns.creditor_id(talk.platform)
+            found |= after
+        return columns.counted(columns.calls & found)
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
+        return self.after_talk(len(hits))
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.after_talk(len(hits))
+
+    def after_talk(self, count: int) -> tuple[str, str]:
         return (
-            f"{len(hits)} calls within 7 days after a recorded conversation",
-            f"{len(hits)} 次电话发生在记录的通话之后7天内",
+            f"{count} calls within 7 days after a recorded conversation",
+            f"{count} 次电话发生在记录的通话之后7天内",
         )
 
 
@@ -134,12 +177,27 @@ class AfterCease(Rule):
                 found.append(Hit(event))
         return found
 
+    def column_hits(self, columns: Columns) -> Hits:
+        found = np.zeros(len(columns), bool)
+        for fact in columns.facts_named("cease_request"):
+            after = columns.instant > micros(fact.at)
+            if fact.platform:
+                after &= columns.platform == columns.platform_id(fact.platform)
+            found |= after
+        return columns.counted(columns.contacts & ~columns.of_kind("contact") & found)
+
     def detail(self, ctx: Context, hits: Sequence[Hit]) -> tuple[str, str]:
-        written = any(f.fields.get("written") for f in ctx.facts_of("cease_request"))
+        return self.after_cease(len(hits), ctx.facts_of("cease_request"))
+
+    def column_detail(self, columns: Columns, hits: Hits) -> tuple[str, str]:
+        return self.after_cease(len(hits), columns.facts_named("cease_request"))
+
+    def after_cease(self, count: int, requests: Sequence[Event]) -> tuple[str, str]:
+        written = any(f.fields.get("written") for f in requests)
         note = "" if written else " (the request is not recorded as written: 1692c(c) needs it)"
         return (
-            f"{len(hits)} communications after a cease request{note}",
-            f"停止联系要求后仍联系 {len(hits)} 次",
+            f"{count} communications after a cease request{note}",
+            f"停止联系要求后仍联系 {count} 次",
         )
 
 
@@ -151,6 +209,7 @@ class ThirdPartyRepeat(Rule):
         "Location calls: each third party may be contacted once, and must not be told that "
         "the consumer owes a debt"
     )
+    third_parties_only = True
     citations = (Citation(FDCPA, "§ 1692b(2), (3)", LAW, "primary"),)
 
     def hits(self, ctx: Context) -> list[Hit]:
@@ -169,6 +228,7 @@ class ThirdPartyCommunication(Rule):
         "No communication about the debt with anyone but the consumer (and their attorney, "
         "a credit bureau, the creditor) without consent"
     )
+    third_parties_only = True
     citations = (Citation(FDCPA, "§ 1692c(b)", LAW, "primary"),)
 
     def hits(self, ctx: Context) -> list[Hit]:
