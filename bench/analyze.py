@@ -124,7 +124,7 @@ def baseline(log) -> int:
 
 def analyze(log) -> int:
     """What `evidence analyze` does after unlocking: the analysis cache, then the report."""
-    report = rules.report(log.analysis_entries(), "cn")
+    report = rules.report(log.analysis_source(), "cn")
     return report.summary.events + len(report.findings)
 
 
@@ -135,8 +135,9 @@ def analyze_entries(log) -> int:
 
 
 def entries_only(log) -> int:
-    """The core's part of `analyze`: the entries as analysis reads them, from the cache."""
-    return len(log.analysis_entries())
+    """The core's part of `analyze`: the log as analysis reads it, from the cache."""
+    source = log.analysis_source()
+    return sum(map(len, source.chunks)) + len(source.entries)
 
 
 def breakdown(log) -> None:
@@ -145,6 +146,8 @@ def breakdown(log) -> None:
     from dataclasses import replace
 
     from evidence import canonical, reading
+    from evidence.rules import columns
+    from evidence.rules.summary import summarize_columns
 
     rows = list(log._sealed_rows())
     count = len(rows)
@@ -154,9 +157,8 @@ def breakdown(log) -> None:
     documents = [canonical.decode(e) for e in encoded]
     made = [model.entry_from_document(d, b"") for d in documents]
     entries = log.entries()
-    context = rules.build_context(entries)
     cached = log.analysis_entries()  # builds the cache: the steps below read it
-    cached_context = rules.build_context(cached)
+    table = columns.build(cached)
     steps = [
         ("fetch rows (_sealed_rows)", lambda: list(log._sealed_rows())),
         ("AES-GCM unseal", lambda: [sealer.unseal(s, hashing.entry_aad(log.log_id, q))
@@ -177,19 +179,20 @@ def breakdown(log) -> None:
         ("reading._document + make_entry", lambda: [reading.make_entry(reading._document(e), b"")
                                         for e in encoded]),
         ("Log.entries() in all", lambda: log.entries()),
-        ("rules.build_context (corrections, local time, lexicon)",
-         lambda: rules.build_context(entries)),
+        ("columns.build (corrections, local time, lexicon, columns)",
+         lambda: columns.build(entries)),
         ("  of which the lexicon (a fresh one, every text)",
          lambda: [w.match(e.fields["said"]) for w in [rules.load_lexicon(None)]
                   for e in entries if e.fields.get("said")]),
-        ("the 14 CN rules on that context", lambda: rules._findings(rules.rules_for("cn"),
-                                                                    context)),
-        ("rules.report in all (context, 14 rules, summary)", lambda: rules.report(entries, "cn")),
+        ("rules.report in all (columns, 14 rules, summary)", lambda: rules.report(entries, "cn")),
+        ("  (the reference: rules.reference_report, an object per event)",
+         lambda: rules.reference_report(entries, "cn")),
         ("Log.analysis_entries() (from the analysis cache)", lambda: log.analysis_entries()),
         ("  (its commitments, to bind the blocks)", lambda: log._commitments()),
-        ("rules.build_context on the cached entries (no lexicon)",
-         lambda: rules.build_context(cached)),
-        ("rules.summarize on that context", lambda: rules.summarize(cached_context, "cn")),
+        ("columns.build on the cached entries (no lexicon)", lambda: columns.build(cached)),
+        ("the 14 CN rules over those columns",
+         lambda: [r.column_check(table) for r in rules.rules_for("cn")]),
+        ("summarize_columns over them", lambda: summarize_columns(table, "cn")),
         ("rules.report on the cached entries", lambda: rules.report(cached, "cn")),
     ]  # fmt: skip
     print(f"  breakdown over {count:,} entries (best of 3, µs of CPU time per entry; "

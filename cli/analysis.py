@@ -48,7 +48,7 @@ def _report(
     start = timeutil.parse_day(since, days_in) if since else None
     end = timeutil.parse_day(until, days_in, end=True) if until else None
     # The analysis cache: a log analysed before is not parsed again (see analysis_cache).
-    return rules.report(log.analysis_entries(), jurisdiction, zone, platform, start, end, words)
+    return rules.report(log.analysis_source(), jurisdiction, zone, platform, start, end, words)
 
 
 def _days(days: tuple[str, ...]) -> str:

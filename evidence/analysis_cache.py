@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import orjson
@@ -35,12 +35,15 @@ from evidence import crypto
 from evidence.errors import DecryptionFailed
 from evidence.model import Attachment, Entry
 from evidence.rules import lexicon as lexicon_module
+from evidence.rules import rows
 
 BLOCK = 1024
-VERSION = 1
+VERSION = 3
 _AAD = b"evidence/analysis-block\x00"
 _new = tuple.__new__
 _from_iso = datetime.fromisoformat
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
 
 
 class AnalysisEntry(NamedTuple):
@@ -58,11 +61,15 @@ class AnalysisEntry(NamedTuple):
     lexicon_signals: tuple[str, ...] | None
     amended_by: tuple[int, ...] = ()
     retracted_by: int | None = None
+    # occurred_at as µs since the epoch, as kept in the block (None: read in full)
+    micros: int | None = None
 
     target = Entry.target  # the entry a correction refers to, read as Entry reads it
 
 
-def from_entry(entry: Entry, signals: tuple[str, ...] | None = None) -> AnalysisEntry:
+def from_entry(
+    entry: Entry, signals: tuple[str, ...] | None = None, micros: int | None = None
+) -> AnalysisEntry:
     """An entry read in full (the partial block, a block being built, or a log whose
     numbers have gaps), with the corrections it is marked with."""
     return _new(
@@ -77,6 +84,7 @@ def from_entry(entry: Entry, signals: tuple[str, ...] | None = None) -> Analysis
             signals,
             entry.amended_by,
             entry.retracted_by,
+            micros,
         ),
     )
 
@@ -107,17 +115,28 @@ def block_aad(log_id: str, block: int, commitments: Sequence[bytes], lexicon: st
         + block.to_bytes(8, "big")
         + VERSION.to_bytes(2, "big")
         + bytes.fromhex(lexicon)
+        + rows.derivation()
         + bound
     )
 
 
-def seal_block(sealer: crypto.Sealer, entries: Sequence[AnalysisEntry], aad: bytes) -> bytes | None:
-    """The block's sealed bytes; None when orjson cannot write a value (then it is not kept)."""
+def seal_block(
+    sealer: crypto.Sealer, entries: Sequence[AnalysisEntry], aad: bytes
+) -> tuple[bytes | None, rows.Chunk]:
+    """The block's sealed bytes (None when orjson cannot write a value: then it is not
+    kept) and its rows.
+
+    The plaintext holds the block twice, for the two ways analysis reads it: the rows the
+    rules count (``rules.rows.chunk_bytes``, after its length in 4 bytes), then the
+    entries as :func:`open_block` gives them (a JSON array).
+    """
+    chunk = rows.ChunkReader(lexicon_module.default()).read(entries).chunk()
     records = [
         [
             e.seq,
             e.kind,
             e.occurred_at.isoformat(),  # read back exactly, offset and all, by fromisoformat
+            e.micros if e.micros is not None else (e.occurred_at - _EPOCH) // _US,
             e.zone,
             e.fields,
             [a.to_dict() for a in e.attachments],
@@ -126,25 +145,59 @@ def seal_block(sealer: crypto.Sealer, entries: Sequence[AnalysisEntry], aad: byt
         for e in entries
     ]
     try:
-        plain = orjson.dumps(records)
+        counted = rows.chunk_bytes(chunk)
+        plain = len(counted).to_bytes(4, "big") + counted + orjson.dumps(records)
     except orjson.JSONEncodeError:
-        return None  # a lone surrogate in a text, say: such a block is read from the entries
-    return sealer.seal(plain, aad)
+        # a lone surrogate in a text, say: such a block is read from the entries
+        return None, chunk
+    return sealer.seal(plain, aad), chunk
+
+
+def _unseal(sealer: crypto.Sealer, sealed: bytes, aad: bytes) -> memoryview | None:
+    try:
+        return memoryview(sealer.unseal(sealed, aad))
+    except DecryptionFailed:
+        return None
+
+
+def open_chunk(
+    sealer: crypto.Sealer, sealed: bytes, aad: bytes, first: int, count: int
+) -> rows.Chunk | None:
+    """The block's rows; None when it does not open or is not the block expected."""
+    plain = _unseal(sealer, sealed, aad)
+    if plain is None:
+        return None
+    size = int.from_bytes(plain[:4], "big")
+    try:
+        chunk = rows.chunk_from_bytes(plain[4 : 4 + size])
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        return None
+    # every entry of the block is a row or kept whole (or a record analysis skips)
+    seqs = [*chunk.seq.tolist(), *(e.seq for e in chunk.others)]
+    if any(not first <= seq < first + count for seq in seqs):
+        return None
+    return chunk
 
 
 def open_block(
     sealer: crypto.Sealer, sealed: bytes, aad: bytes, first: int, count: int
 ) -> list[AnalysisEntry] | None:
     """The block's entries; None when it does not open or is not the block expected."""
+    plain = _unseal(sealer, sealed, aad)
+    if plain is None:
+        return None
+    size = int.from_bytes(plain[:4], "big")
     try:
-        records = orjson.loads(sealer.unseal(sealed, aad))
-    except (DecryptionFailed, orjson.JSONDecodeError):
+        records = orjson.loads(plain[4 + size :])
+    except orjson.JSONDecodeError:
         return None
     if type(records) is not list or len(records) != count:
         return None
     made = []
     append = made.append
-    for index, (seq, kind, occurred, zone, fields, attachments, signals) in enumerate(records):
+    for index, (seq, kind, occurred, micros, zone, fields, attachments, signals) in enumerate(
+        records
+    ):
         if seq != first + index:
             return None
         append(
@@ -160,6 +213,7 @@ def open_block(
                     tuple(signals) if signals is not None else None,
                     (),
                     None,
+                    micros,
                 ),
             )
         )
@@ -182,7 +236,10 @@ def remembering(match: Callable[[str], set[str]]) -> Callable[[str], set[str]]:
 
 def build_block(entries: Iterable[Entry], match: Any) -> list[AnalysisEntry]:
     """A block's entries from the entries themselves, with the curated lexicon's signals."""
-    return [from_entry(e, curated_signals(e.fields, match)) for e in entries]
+    return [
+        from_entry(e, curated_signals(e.fields, match), (e.occurred_at - _EPOCH) // _US)
+        for e in entries
+    ]
 
 
 def curated_fingerprint() -> str:

@@ -38,6 +38,7 @@ from evidence.store.schema import analysis_blocks, entries, heads, key_slots, lo
 
 if TYPE_CHECKING:
     from evidence.analysis_cache import AnalysisEntry
+    from evidence.rules.assemble import Source
 
 FORMAT_VERSION = 1
 Clock = Callable[[], datetime]
@@ -101,6 +102,14 @@ def _dedup_query(dialect: Dialect, count: int) -> tuple[str, tuple[str, ...] | N
     )
     compiled = query.compile(dialect=dialect)
     return str(compiled), tuple(compiled.positiontup or ()) if compiled.positional else None
+
+
+def _entries_of(entries: list[AnalysisEntry], chunk: Any) -> list[AnalysisEntry]:
+    return entries
+
+
+def _chunk_of(entries: list[AnalysisEntry], chunk: Any) -> Any:
+    return chunk
 
 
 @lru_cache(maxsize=16)
@@ -842,36 +851,67 @@ class Log:
             if commitments is None:
                 # Not numbered 0, 1, 2…: no block can describe it; read it whole.
                 return list(map(cache.from_entry, self.entries()))
-            sealer = crypto.Sealer(cache.block_key(self._data_key, self.log_id))
-            fingerprint = cache.curated_fingerprint()
-            match = None
             made: list[AnalysisEntry] = []
-            fresh: list[tuple[int, bytes]] = []
-            whole = len(commitments) // cache.BLOCK
-            for block in range(whole):
-                first = block * cache.BLOCK
-                stop = first + cache.BLOCK
-                aad = cache.block_aad(self.log_id, block, commitments[first:stop], fingerprint)
-                sealed = self._analysis_block(block)
-                opened = (
-                    cache.open_block(sealer, sealed, aad, first, cache.BLOCK) if sealed else None
-                )
-                if opened is None:
-                    if match is None:
-                        from evidence.rules import lexicon
-
-                        match = cache.remembering(lexicon.default().match)
-                    opened = cache.build_block(self.entries_between(first, stop), match)
-                    if (sealed := cache.seal_block(sealer, opened, aad)) is not None:
-                        fresh.append((block, sealed))
-                        if len(fresh) == _BLOCKS_PER_WRITE:
-                            self._keep_analysis_blocks(fresh)
-                            fresh = []
+            for opened in self._analysis_blocks(commitments, cache.open_block, _entries_of):
                 made += opened
+            whole = len(commitments) // cache.BLOCK
             made += map(cache.from_entry, self.entries_between(whole * cache.BLOCK))
-            if fresh:
-                self._keep_analysis_blocks(fresh)
             return reading.mark_corrections(made, cache.marked)
+
+    def analysis_source(self) -> Iterable[Entry] | Source:
+        """The log as the columnar analysis reads it: the rows the analysis cache keeps
+        per block, then the entries after them.
+
+        ``rules.report(log.analysis_source(), …)`` equals ``rules.report(log.entries(), …)``.
+        """
+        from evidence import analysis_cache as cache
+        from evidence.rules.assemble import Source
+
+        with reading.collector_paused():
+            commitments = self._commitments()
+            if commitments is None:
+                return self.entries()  # not numbered 0, 1, 2…: read it whole
+            chunks = list(self._analysis_blocks(commitments, cache.open_chunk, _chunk_of))
+            whole = len(commitments) // cache.BLOCK
+            return Source(chunks, self.entries_between(whole * cache.BLOCK), self._entries_at)
+
+    def _entries_at(self, seqs: Sequence[int]) -> list[Entry]:
+        """The entries with these numbers (the few an analysis needs whole)."""
+        return [entry for seq in seqs for entry in self.entries_between(seq, seq + 1)]
+
+    def _analysis_blocks(
+        self, commitments: list[bytes], opener: Callable, made_of: Callable
+    ) -> Iterator[Any]:
+        """Each whole block of the analysis cache as ``opener`` reads it; a block that
+        does not open is rebuilt from its entries (``made_of(entries, chunk)``) and kept."""
+        from evidence import analysis_cache as cache
+
+        sealer = crypto.Sealer(cache.block_key(self._data_key, self.log_id))
+        fingerprint = cache.curated_fingerprint()
+        match = None
+        fresh: list[tuple[int, bytes]] = []
+        for block in range(len(commitments) // cache.BLOCK):
+            first = block * cache.BLOCK
+            stop = first + cache.BLOCK
+            aad = cache.block_aad(self.log_id, block, commitments[first:stop], fingerprint)
+            sealed = self._analysis_block(block)
+            opened = opener(sealer, sealed, aad, first, cache.BLOCK) if sealed else None
+            if opened is None:
+                if match is None:
+                    from evidence.rules import lexicon
+
+                    match = cache.remembering(lexicon.default().match)
+                entries = cache.build_block(self.entries_between(first, stop), match)
+                sealed, chunk = cache.seal_block(sealer, entries, aad)
+                if sealed is not None:
+                    fresh.append((block, sealed))
+                    if len(fresh) == _BLOCKS_PER_WRITE:
+                        self._keep_analysis_blocks(fresh)
+                        fresh = []
+                opened = made_of(entries, chunk)
+            yield opened
+        if fresh:
+            self._keep_analysis_blocks(fresh)
 
     def _commitments(self) -> list[bytes] | None:
         """Every entry's commitment in log order, or None unless they are numbered 0, 1, 2…"""

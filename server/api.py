@@ -430,7 +430,7 @@ def list_findings() -> Response:
         else None
     )
     platform = request.args.get("platform", "").strip() or None
-    found = rules.report(log.analysis_entries(), jurisdiction, None, platform, since, until)
+    found = rules.report(log.analysis_source(), jurisdiction, None, platform, since, until)
     return jsonify(
         {
             "ok": True,

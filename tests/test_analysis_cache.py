@@ -50,12 +50,13 @@ class Reads:
         self._patch.stop()
 
 
-def _reports(entries, lexicon=None) -> list[dict]:
+def _reports(entries, lexicon=None, reference=False) -> list[dict]:
+    report = rules.reference_report if reference else rules.report
     found = []
     for jurisdiction in rules.JURISDICTIONS:
-        found.append(rules.report(entries, jurisdiction, lexicon=lexicon).to_dict())
-    found.append(rules.report(entries, "cn", platform="京东金条").to_dict())
-    found.append(rules.report(entries, "us", zone="America/New_York").to_dict())
+        found.append(report(entries, jurisdiction, lexicon=lexicon).to_dict())
+    found.append(report(entries, "cn", platform="京东金条").to_dict())
+    found.append(report(entries, "us", zone="America/New_York").to_dict())
     return found
 
 
@@ -138,9 +139,13 @@ def test_the_cached_reading_gives_the_reports_of_reading_every_entry(
     full = _reports(log.entries())
     extended = rules.Lexicon({"threat": ["请还款"]})
     full_extended = _reports(log.entries(), extended)
+    assert full == _reports(log.entries(), reference=True)
+    assert full_extended == _reports(log.entries(), extended, reference=True)
     for _ in range(2):  # the first builds the blocks, the second opens them
         assert _reports(log.analysis_entries()) == full
         assert _reports(log.analysis_entries(), extended) == full_extended
+        assert _reports(log.analysis_source()) == full
+        assert _reports(log.analysis_source(), extended) == full_extended
 
 
 def test_a_second_analysis_opens_blocks_instead_of_entries(store, log, make_draft) -> None:
@@ -285,13 +290,22 @@ def test_a_text_orjson_cannot_write_leaves_its_block_uncached() -> None:
         0, "sms", datetime(2026, 11, 20, tzinfo=UTC), "UTC", {"said": "\ud800"}, (), None
     )
     sealer = crypto.Sealer(bytes(32))
-    assert analysis_cache.seal_block(sealer, [entry], b"aad") is None
+    assert analysis_cache.seal_block(sealer, [entry], b"aad")[0] is None
+    # and its report, from the entry itself, finds what the words around it say
+    insult = entry._replace(fields={"said": "\ud800你这个老赖"})
+    assert "CN-LANG-1" in [f.rule_id for f in rules.analyze([insult], "cn")]
+    assert rules.analyze([insult], "cn") == rules.reference_analyze([insult], "cn")
     fine = entry._replace(
         fields={"said": "ok"},
         attachments=(Attachment("a" * 64, 3, "a.txt", "text/plain"),),
+        micros=1795132800000000,
     )
-    sealed = analysis_cache.seal_block(sealer, [fine], b"aad")
+    sealed, _rows = analysis_cache.seal_block(sealer, [fine], b"aad")
     assert analysis_cache.open_block(sealer, sealed, b"aad", 0, 1) == [fine]
+    chunk = analysis_cache.open_chunk(sealer, sealed, b"aad", 0, 1)
+    assert chunk.texts == ["ok"] and chunk.attached.tolist() == [True]
+    assert chunk.objects[0].attachments == fine.attachments  # kept whole for the summary
+    assert analysis_cache.open_chunk(sealer, sealed, b"aad", 1, 1) is None
     assert analysis_cache.open_block(sealer, sealed, b"aad", 1, 1) is None  # another place
 
 
@@ -375,11 +389,15 @@ def test_a_blocks_times_come_back_with_their_own_offset(instant, offset) -> None
     at = instant if offset is None else instant.astimezone(offset)
     entry = analysis_cache.AnalysisEntry(0, "call", at, "Asia/Shanghai", {}, (), None)
     sealer = crypto.Sealer(bytes(32))
-    sealed = analysis_cache.seal_block(sealer, [entry], b"aad")
+    sealed, _rows = analysis_cache.seal_block(sealer, [entry], b"aad")
     (back,) = analysis_cache.open_block(sealer, sealed, b"aad", 0, 1)
     assert back.occurred_at == at
     assert back.occurred_at.utcoffset() == at.utcoffset()
     assert back.occurred_at.tzinfo is UTC or offset is not None
+    # the instant the rows count, in µs, is the same instant
+    assert back.micros == (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    chunk = analysis_cache.open_chunk(sealer, sealed, b"aad", 0, 1)
+    assert chunk.instant.tolist() == [back.micros]
 
 
 def test_a_first_analysis_runs_the_lexicon_once_per_distinct_text() -> None:

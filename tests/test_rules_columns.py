@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from evidence import rules, timeutil
 from evidence.model import Attachment
-from evidence.rules import columns
+from evidence.rules import assemble, columns
 from tests.rulesfixtures import Book
 
 # 2026-11-01 06:00 UTC is the end of daylight saving time in New York.
@@ -164,7 +164,7 @@ def test_the_columns_hold_each_events_local_day_and_time() -> None:
     for at in instants:
         book.add("call", at)
     for zone in ("America/New_York", "Asia/Shanghai", "Australia/Lord_Howe", "Asia/Kathmandu"):
-        table = columns.build(book.entries, zone=zone)
+        table = assemble.build(book.entries, zone=zone)
         place = timeutil.zone(zone)
         locals_ = [at.astimezone(place) for at in sorted(instants)]
         assert table.day.tolist() == [t.date().toordinal() for t in locals_]
@@ -173,7 +173,7 @@ def test_the_columns_hold_each_events_local_day_and_time() -> None:
 
 def test_a_rule_without_a_columnar_form_is_told_apart() -> None:
     """Every rule either counts over columns or declares that it reads only third parties."""
-    table = columns.build(Book().entries)
+    table = assemble.build(Book().entries)
     for jurisdiction in rules.JURISDICTIONS:
         for rule in rules.rules_for(jurisdiction):
             if rule.third_parties_only:

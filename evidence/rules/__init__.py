@@ -24,7 +24,7 @@ from typing import Any
 
 from evidence import timeutil
 from evidence.reading import collector_paused
-from evidence.rules import columns as columns_module
+from evidence.rules import assemble
 from evidence.rules import lexicon as lexicon_module
 from evidence.rules.base import (
     INFERRED,
@@ -181,7 +181,7 @@ def analyze(
     """The findings of one jurisdiction's rules over a log's entries, in rule order."""
     rules = rules_for(jurisdiction)
     with collector_paused():
-        table = columns_module.build(entries, zone, platform, since, until, lexicon)
+        table = assemble.build(entries, zone, platform, since, until, lexicon)
         return _column_findings(rules, table)
 
 
@@ -241,7 +241,7 @@ def report(
     """
     rules = rules_for(jurisdiction)
     with collector_paused():
-        table = columns_module.build(entries, zone, platform, since, until, lexicon)
+        table = assemble.build(entries, zone, platform, since, until, lexicon)
         return Report(
             jurisdiction,
             platform,

@@ -19,6 +19,8 @@ from ahocorasick_rs import MATCHKIND_STANDARD, AhoCorasick
 
 from evidence.errors import InvalidInput
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 SIGNALS = (
     "threat",
     "threat_arrest",
@@ -169,7 +171,12 @@ class Lexicon:
         low = text.lower()
         signals: set[str] = set()
         found = self._found
-        for index in {index for index, _start, _end in self._find(low, overlapping=True)}:
+        try:
+            hits = self._find(low, overlapping=True)
+        except UnicodeEncodeError:
+            # A lone surrogate (stored text may hold one) is part of no term: match around it.
+            hits = self._find(_SURROGATE.sub("\ufffd", low), overlapping=True)
+        for index in {index for index, _start, _end in hits}:
             meaning, boundary = found[index]
             if boundary is None or boundary.search(low):
                 signals |= meaning

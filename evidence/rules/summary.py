@@ -11,7 +11,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 import numpy as np
@@ -153,7 +153,11 @@ def _reached(third: Iterable[Event]) -> tuple[str, ...]:
 
 
 def _when(event: Event) -> str:
-    return event.local.strftime("%Y-%m-%d %H:%M %z")
+    return _stamp(event.local)
+
+
+def _stamp(local: datetime) -> str:
+    return local.strftime("%Y-%m-%d %H:%M %z")
 
 
 def by_weight(items: list[Any], weight: Callable[[Any], Any]) -> Iterator[Any]:
@@ -189,22 +193,7 @@ def _quotes(ctx: Context) -> tuple[Quote, ...]:
         yield from by_weight(inferred, lambda e: (-len(e.signals), e.seq))
         yield from (e for e in events if not e.signals and quotable(e))
 
-    return choose_quotes(ranked())
-
-
-def choose_quotes(ranked: Iterable[Event]) -> tuple[Quote, ...]:
-    """The first distinct texts of ``ranked`` (three with signals, two without), in time
-    order."""
-    chosen: list[Event] = []
-    texts: set[str] = set()
-    for event in ranked:
-        text = str(event.fields["said"])
-        if text in texts:
-            continue  # the same words sent again are one quote
-        if len(chosen) >= (MAX_QUOTES if event.signals else 2):
-            break
-        chosen.append(event)
-        texts.add(text)
+    chosen = choose_quotes(ranked(), lambda e: e.fields["said"], lambda e: bool(e.signals))
     chosen.sort(key=lambda e: (e.at, e.seq))
     return tuple(
         Quote(
@@ -217,6 +206,23 @@ def choose_quotes(ranked: Iterable[Event]) -> tuple[Quote, ...]:
         )
         for e in chosen
     )
+
+
+def choose_quotes(
+    ranked: Iterable[Any], text: Callable[[Any], Any], signalled: Callable[[Any], bool]
+) -> list[Any]:
+    """The first distinct texts of ``ranked``: three with signals, two without."""
+    chosen: list[Any] = []
+    texts: set[str] = set()
+    for item in ranked:
+        said = str(text(item))
+        if said in texts:
+            continue  # the same words sent again are one quote
+        if len(chosen) >= (MAX_QUOTES if signalled(item) else 2):
+            break
+        chosen.append(item)
+        texts.add(said)
+    return chosen
 
 
 def _shorten(text: str) -> str:
@@ -238,8 +244,8 @@ def summarize_columns(table: Columns, jurisdiction: str) -> Summary:
     return Summary(
         zone=table.zone_name,
         platforms=tuple(sorted({table.platforms[p] for p in present} - {""})),
-        first=_when(table.event(int(contacts[0]))) if len(contacts) else None,
-        last=_when(table.event(int(contacts[-1]))) if len(contacts) else None,
+        first=_stamp(table.local_at(int(contacts[0]))) if len(contacts) else None,
+        last=_stamp(table.local_at(int(contacts[-1]))) if len(contacts) else None,
         events=len(table),
         calls=int(calls.sum()),
         answered_calls=int((calls & table.answered).sum()),
@@ -254,7 +260,7 @@ def summarize_columns(table: Columns, jurisdiction: str) -> Summary:
         third_party_contacts=len(third),
         contacts_reached=_reached(third),
         collectors=_most_named(table, contacts),
-        quotes=choose_quotes(map(table.event, _ranked_positions(table))),
+        quotes=_column_quotes(table),
         attachments=tuple(
             (int(table.seq[position]), str(a.name), str(a.sha256))
             for position in table.with_attachments()
@@ -273,15 +279,29 @@ def _most_named(table: Columns, contacts: np.ndarray) -> tuple[str, ...]:
     return tuple(table.collectors[i] for i in ids[order].tolist())
 
 
+def _column_quotes(table: Columns) -> tuple[Quote, ...]:
+    """:func:`_quotes` of the same events, from their columns and texts."""
+    chosen = choose_quotes(_ranked_positions(table), table.text, lambda p: bool(table.signals(p)))
+    return tuple(
+        Quote(
+            int(table.seq[p]),
+            _stamp(table.local_at(p)),
+            table.kind_name(p),
+            table.platforms[int(table.platform[p])],
+            _shorten(str(table.text(p))),
+            tuple(sorted(table.signals(p))),
+        )
+        for p in sorted(chosen)
+    )
+
+
 def _ranked_positions(table: Columns) -> Iterator[int]:
     """The quotable events in the order ``_quotes`` weighs them."""
-    quotable = np.flatnonzero(table.incoming & table.said).tolist()
-    signals = [table.signals(position) for position in quotable]
+    quotable = table.incoming & table.said
     seqs = table.seq
     tagged, inferred = [], []
-    for position, found in zip(quotable, signals, strict=True):
-        if found:
-            (tagged if STATED in found.values() else inferred).append(position)
+    for position in np.flatnonzero(quotable & table.signalled).tolist():
+        (tagged if STATED in table.signals(position).values() else inferred).append(position)
     yield from by_weight(tagged, lambda p: tagged_weight(table.signals(p), int(seqs[p])))
     yield from by_weight(inferred, lambda p: (-len(table.signals(p)), int(seqs[p])))
-    yield from (p for p, found in zip(quotable, signals, strict=True) if not found)
+    yield from np.flatnonzero(quotable & ~table.signalled).tolist()
