@@ -797,10 +797,14 @@ class Log:
             yield from result
 
     def _sealed_rows(
-        self, first: int | None = None, stop: int | None = None
+        self,
+        first: int | None = None,
+        stop: int | None = None,
+        numbers: Sequence[int] | None = None,
     ) -> Iterator[tuple[int, bytes, bytes]]:
         """``(seq, commitment, sealed)`` of every entry in log order (or of the numbers
-        ``first`` to ``stop``, excluded): only what reading needs."""
+        ``first`` to ``stop``, excluded, or of the ``numbers`` given): only what reading
+        needs."""
         query = (
             select(entries.c.seq, entries.c.commitment, entries.c.sealed)
             .where(entries.c.log_id == self.log_id)
@@ -810,6 +814,8 @@ class Log:
             query = query.where(entries.c.seq >= first)
         if stop is not None:
             query = query.where(entries.c.seq < stop)
+        if numbers is not None:
+            query = query.where(entries.c.seq.in_(numbers))
         with (
             self.store.engine.connect() as conn,
             # Closed even when the reader stops early, so no server-side cursor is left open.
@@ -876,8 +882,14 @@ class Log:
             return Source(chunks, self.entries_between(whole * cache.BLOCK), self._entries_at)
 
     def _entries_at(self, seqs: Sequence[int]) -> list[Entry]:
-        """The entries with these numbers (the few an analysis needs whole)."""
-        return [entry for seq in seqs for entry in self.entries_between(seq, seq + 1)]
+        """The entries with these numbers (the few an analysis needs whole: amended
+        events), as recorded, 500 numbers per query."""
+        wanted = sorted(set(seqs))
+        found: list[Entry] = []
+        for start in range(0, len(wanted), 500):
+            rows = self._sealed_rows(numbers=wanted[start : start + 500])
+            found += self._reader().read_all(rows)
+        return found
 
     def _analysis_blocks(
         self, commitments: list[bytes], opener: Callable, made_of: Callable

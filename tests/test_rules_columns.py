@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from evidence import rules, timeutil
 from evidence.model import Attachment
-from evidence.rules import assemble, columns
+from evidence.rules import assemble, columns, rows
 from tests.rulesfixtures import Book
 
 # 2026-11-01 06:00 UTC is the end of daylight saving time in New York.
@@ -133,14 +133,35 @@ def _options(book: Book):
     yield {"lexicon": rules.Lexicon({"threat": ["请还款"], "insult": ["王"]})}
 
 
+def _source(book: Book, size: int, loads: list | None = None) -> assemble.Source:
+    """The book as the analysis cache gives a log: blocks of ``size`` entries kept as rows
+    (through their bytes), then the entries after them; amended events loaded by number."""
+    whole = len(book.entries) // size * size
+    chunks = []
+    for first in range(0, whole, size):
+        reader = rows.ChunkReader(rules.load_lexicon(None)).read(book.entries[first : first + size])
+        chunks.append(rows.chunk_from_bytes(rows.chunk_bytes(reader.chunk())))
+
+    def load(seqs):
+        if loads is not None:
+            loads.append(list(seqs))
+        return [book.entries[seq] for seq in seqs]
+
+    return assemble.Source(chunks, book.entries[whole:], load)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     zone=st.sampled_from(["Asia/Shanghai", "America/New_York", "Europe/London"]),
     events=st.lists(_EVENT, min_size=0, max_size=45),
     facts=st.lists(_FACT, max_size=6),
     corrections=st.lists(_CORRECTION, max_size=5),
+    size=st.integers(1, 9),
 )
-def test_the_columnar_report_is_the_reference_report(zone, events, facts, corrections) -> None:
+def test_the_columnar_report_is_the_reference_report(
+    zone, events, facts, corrections, size
+) -> None:
+    """From the entries, and from rows kept in blocks of any size."""
     book = _book(zone, events, facts, corrections)
     for jurisdiction in rules.JURISDICTIONS:
         for options in _options(book):
@@ -148,6 +169,7 @@ def test_the_columnar_report_is_the_reference_report(zone, events, facts, correc
             reference = rules.reference_report(book.entries, jurisdiction, **options)
             assert fast == reference, (jurisdiction, options)
             assert fast.to_dict() == reference.to_dict()
+            assert rules.report(_source(book, size), jurisdiction, **options) == reference
 
 
 def test_the_columns_hold_each_events_local_day_and_time() -> None:
@@ -193,3 +215,18 @@ def test_rolling_excess_over_days_out_of_order_walks_as_the_reference() -> None:
     assert columns.rolling_excess_days(ordered, 3, 3).tolist() == excess_positions(
         ordered.tolist(), 3, 3
     )
+
+
+def test_kept_rows_load_only_the_amended_events_they_do_not_hold() -> None:
+    book = Book()
+    sms = book.add("sms", "2026-11-20 23:00", said="请还款")
+    contact = book.add("contact", "2026-11-20 23:10")
+    for hour in range(10, 16):
+        book.add("call", f"2026-11-21 {hour}:00")
+    book.amend(sms, "2026-11-21 09:00")  # out of the night
+    book.amend(contact, "2026-11-21 09:00")
+    loads: list = []
+    source = _source(book, 4, loads)
+    assert rules.report(source, "cn") == rules.reference_report(book.entries, "cn")
+    # the SMS is a row only: it is loaded; the third-party contact is kept whole
+    assert loads == [[sms]]
