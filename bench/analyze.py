@@ -1,4 +1,4 @@
-"""Analysis throughput: ``rules.report(log.analysis_entries())`` against decrypting and counting.
+"""Analysis throughput: ``rules.report(log.analysis_source())`` against decrypting and counting.
 
 A fresh SQLite log is filled with realistic events (the SMS and calls of
 ``bench/append.py``, plus WeChat messages, third-party contacts, a few facts, and 1 %
@@ -7,11 +7,12 @@ process:
 
 * **baseline**: one pass over the stored rows that only decrypts each entry (AES-GCM,
   with its place as associated data), checks its salted commitment and counts it;
-* **analyze**: what `evidence analyze` does after unlocking: ``Log.analysis_entries()``
-  (the entries as analysis reads them, from the sealed analysis cache: one block opened
-  per 1024 entries, bound to their commitments; the last partial block decrypted, checked
-  and parsed entry by entry; corrections marked) and ``rules.report`` (apply corrections,
-  local times, lexicon, every rule of the jurisdiction, the summary).
+* **analyze**: what `evidence analyze` does after unlocking: ``Log.analysis_source()``
+  (the log as the columnar analysis reads it, from the sealed analysis cache: one block
+  opened per 1024 entries, bound to their commitments, and its rows taken without parsing
+  any entry; the last partial block decrypted, checked and parsed entry by entry) and
+  ``rules.report`` (assemble the rows into columns with corrections applied, amended events
+  read again whole, local times, every rule of the jurisdiction, the summary).
 
 Before the rounds, two single runs are reported: the **first analysis** of the log, which
 builds its cache (every entry opened, checked and parsed, the lexicon run, the blocks
@@ -146,7 +147,7 @@ def breakdown(log) -> None:
     from dataclasses import replace
 
     from evidence import canonical, reading
-    from evidence.rules import columns
+    from evidence.rules import assemble
     from evidence.rules.summary import summarize_columns
 
     rows = list(log._sealed_rows())
@@ -158,7 +159,8 @@ def breakdown(log) -> None:
     made = [model.entry_from_document(d, b"") for d in documents]
     entries = log.entries()
     cached = log.analysis_entries()  # builds the cache: the steps below read it
-    table = columns.build(cached)
+    source = log.analysis_source()
+    table = assemble.build(source)
     steps = [
         ("fetch rows (_sealed_rows)", lambda: list(log._sealed_rows())),
         ("AES-GCM unseal", lambda: [sealer.unseal(s, hashing.entry_aad(log.log_id, q))
@@ -179,8 +181,8 @@ def breakdown(log) -> None:
         ("reading._document + make_entry", lambda: [reading.make_entry(reading._document(e), b"")
                                         for e in encoded]),
         ("Log.entries() in all", lambda: log.entries()),
-        ("columns.build (corrections, local time, lexicon, columns)",
-         lambda: columns.build(entries)),
+        ("assemble.build (rows, corrections, local time, lexicon, columns)",
+         lambda: assemble.build(entries)),
         ("  of which the lexicon (a fresh one, every text)",
          lambda: [w.match(e.fields["said"]) for w in [rules.load_lexicon(None)]
                   for e in entries if e.fields.get("said")]),
@@ -188,12 +190,15 @@ def breakdown(log) -> None:
         ("  (the reference: rules.reference_report, an object per event)",
          lambda: rules.reference_report(entries, "cn")),
         ("Log.analysis_entries() (from the analysis cache)", lambda: log.analysis_entries()),
+        ("Log.analysis_source() (the rows of the analysis cache)", lambda: log.analysis_source()),
         ("  (its commitments, to bind the blocks)", lambda: log._commitments()),
-        ("columns.build on the cached entries (no lexicon)", lambda: columns.build(cached)),
+        ("assemble.build on the cached entries (no lexicon)", lambda: assemble.build(cached)),
+        ("assemble.build on the cached rows (analysis_source)", lambda: assemble.build(source)),
         ("the 14 CN rules over those columns",
          lambda: [r.column_check(table) for r in rules.rules_for("cn")]),
         ("summarize_columns over them", lambda: summarize_columns(table, "cn")),
         ("rules.report on the cached entries", lambda: rules.report(cached, "cn")),
+        ("rules.report on the cached rows", lambda: rules.report(source, "cn")),
     ]  # fmt: skip
     print(f"  breakdown over {count:,} entries (best of 3, µs of CPU time per entry; "
           "indented: not on the path):")  # fmt: skip
@@ -246,14 +251,14 @@ def run(size: int, repeat: int) -> dict[str, float]:
     print(f"  analyze (cache + report): best {best_ours:.2f} s "
           f"({best_ours / entries * 1e6:.1f} µs/entry), runs {_fmt(ours_times)}")  # fmt: skip
     best_entries = min(entries_times)
-    print(f"  of which Log.analysis_entries() alone: best {best_entries:.2f} s "
+    print(f"  of which Log.analysis_source() alone: best {best_entries:.2f} s "
           f"({best_entries / entries * 1e6:.1f} µs/entry); rules.report: "
           f"{(best_ours - best_entries) / entries * 1e6:.1f} µs/entry")  # fmt: skip
     print(f"  ratio of best runs {best_base / best_ours:.2f}; "
           f"median of per-round ratios {statistics.median(ratios):.2f}")  # fmt: skip
     cpu_base, cpu_ours, cpu_entries = min(base_cpu), min(ours_cpu), min(entries_cpu)
     print(f"  CPU time of this process, best: baseline {cpu_base / entries * 1e6:.1f}, "
-          f"analysis_entries() {cpu_entries / entries * 1e6:.1f}, analyze "
+          f"analysis_source() {cpu_entries / entries * 1e6:.1f}, analyze "
           f"{cpu_ours / entries * 1e6:.1f} µs/entry; ratio {cpu_base / cpu_ours:.2f}")  # fmt: skip
     return {
         "cpu_baseline": cpu_base,

@@ -2,18 +2,21 @@
 
 :func:`rules.build_context` makes one :class:`~evidence.rules.base.Event` per event (a
 17-field tuple with two datetimes); the rules and the summary then walk those objects
-several times. For a log of 100,000 entries that is most of an analysis. Most rules
+several times. For a log of 100,000 entries that was most of an analysis. Most rules
 only count: contacts at night, calls per creditor and day, numbers per platform,
-events carrying a signal. So :func:`build` reads each entry once into a few integers
-(instant, local day and time of day, kind, platform, number, creditor, flags) held as
-numpy arrays in time order, and the rules count over the arrays (``Rule.column_hits``).
+events carrying a signal. :class:`Columns` holds each event as a few integers
+(instant, local day and time of day, kind, platform, number, creditor, flags) in numpy
+arrays in time order, and the rules count over the arrays (``Rule.column_hits``).
+Entries are read into rows by ``rules.rows`` and the rows assembled, corrected and
+ordered by ``rules.assemble``.
 
-The few events that need more than counting (third-party contacts, quotes, the first
-and last contact, attachments) are made into ordinary events on demand, and the rules
-about third parties run unchanged on a small context of those (:meth:`Columns.third_party_context`).
+The few events that need more than counting (third-party contacts, events with
+attachments) are made into ordinary events on demand, and the rules about third
+parties run unchanged on a small context of those (:meth:`Columns.third_party_context`).
 
-The reference is ``build_context`` and ``Rule.hits``: a property test checks that both
-give the same report for generated logs of every jurisdiction.
+The reference is ``build_context`` and ``Rule.hits`` (``rules.reference_report``): a
+property test checks that both give the same report for generated logs of every
+jurisdiction, from entries and from rows kept in the analysis cache.
 """
 
 from __future__ import annotations
