@@ -166,6 +166,39 @@ def test_a_second_analysis_opens_blocks_instead_of_entries(store, log, make_draf
     assert sorted(_blocks(store, log.log_id)) == [0, 1, 2]
 
 
+def test_the_rows_of_kept_blocks_are_read_without_their_entries(store, log, make_draft) -> None:
+    log.append([make_draft("sms", f"2026-11-20 {h:02d}:00", said="你这个老赖") for h in range(9)])
+    log.append([make_draft("contact", "2026-11-20 23:30", contact_name="妈妈")])
+    log.amend(1, {"said": "请还款"}, "wrong words", None)
+    expected = rules.reference_report(log.entries(), "cn")
+    log.analysis_source()  # builds the blocks
+    with Reads() as reads:
+        source = log.analysis_source()
+        report = rules.report(source, "cn")
+    assert report == expected
+    # the partial block (entries 8 to 10) and the amended SMS, read again whole; the
+    # third-party contact is kept whole in its block
+    assert [len(c) for c in source.chunks] == [4, 4]
+    assert [e.seq for e in source.entries] == [8, 9, 10]
+    assert reads.count == 3 + 1
+    assert "CN-3P-1" in {f.rule_id for f in report.findings}
+
+
+def test_a_changed_row_derivation_rebuilds_the_blocks(store, log, make_draft) -> None:
+    from evidence.rules import rows
+
+    log.append([make_draft("sms", f"2026-11-20 {h:02d}:00", tags=["威胁"]) for h in range(4)])
+    expected = rules.report(log.entries(), "cn")
+    log.analysis_source()
+    with mock.patch.object(rows, "ROWS_VERSION", rows.ROWS_VERSION + 1), Reads() as reads:
+        assert rules.report(log.analysis_source(), "cn") == expected
+    assert reads.count == 4
+    aliases = {**rows.lexicon_module.TAG_ALIASES, "吓唬": "threat"}
+    with mock.patch.object(rows.lexicon_module, "TAG_ALIASES", aliases), Reads() as reads:
+        log.analysis_source()
+    assert reads.count == 4  # the tag names are part of how rows are read
+
+
 def test_a_block_that_does_not_open_is_rebuilt_and_replaced(store, log, make_draft) -> None:
     log.append([make_draft("call", f"2026-11-20 {h:02d}:30") for h in range(8)])
     expected = _reports(log.entries())
@@ -306,6 +339,9 @@ def test_a_text_orjson_cannot_write_leaves_its_block_uncached() -> None:
     assert chunk.texts == ["ok"] and chunk.attached.tolist() == [True]
     assert chunk.objects[0].attachments == fine.attachments  # kept whole for the summary
     assert analysis_cache.open_chunk(sealer, sealed, b"aad", 1, 1) is None
+    flipped = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    assert analysis_cache.open_chunk(sealer, flipped, b"aad", 0, 1) is None
+    assert analysis_cache.open_chunk(sealer, sealed, b"other", 0, 1) is None
     assert analysis_cache.open_block(sealer, sealed, b"aad", 1, 1) is None  # another place
 
 
