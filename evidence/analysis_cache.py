@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -36,6 +36,7 @@ from evidence.errors import DecryptionFailed
 from evidence.model import Attachment, Entry
 from evidence.rules import lexicon as lexicon_module
 from evidence.rules import rows
+from evidence.rules.rows import AnalysisEntry
 
 BLOCK = 1024
 VERSION = 3
@@ -44,27 +45,6 @@ _new = tuple.__new__
 _from_iso = datetime.fromisoformat
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
-
-
-class AnalysisEntry(NamedTuple):
-    """What analysis reads of one entry: the attributes of :class:`~evidence.model.Entry`
-    that ``rules.build_context`` uses, and the curated lexicon's signals in ``said``."""
-
-    seq: int
-    kind: str
-    occurred_at: datetime
-    zone: str
-    fields: dict[str, Any]
-    attachments: tuple[Attachment, ...]
-    # sorted signals of the curated lexicon (lexicon.default_fingerprint()) in `said`;
-    # None when not computed (no text, or an entry read outside a cached block)
-    lexicon_signals: tuple[str, ...] | None
-    amended_by: tuple[int, ...] = ()
-    retracted_by: int | None = None
-    # occurred_at as µs since the epoch, as kept in the block (None: read in full)
-    micros: int | None = None
-
-    target = Entry.target  # the entry a correction refers to, read as Entry reads it
 
 
 def from_entry(

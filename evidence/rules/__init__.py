@@ -186,19 +186,12 @@ def analyze(
 
 
 def reference_analyze(
-    entries: Iterable[Any],
-    jurisdiction: str = "cn",
-    zone: str | None = None,
-    platform: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    lexicon: Lexicon | None = None,
+    entries: Iterable[Any], jurisdiction: str = "cn", **options: Any
 ) -> list[Finding]:
-    """:func:`analyze` by the reference rules: one event object per event, ``Rule.hits``."""
-    rules = rules_for(jurisdiction)
+    """:func:`analyze` by the reference rules (one event object per event, ``Rule.hits``),
+    with the same arguments."""
     with collector_paused():
-        ctx = _build_context(entries, zone, platform, since, until, lexicon)
-        return _findings(rules, ctx)
+        return _findings(rules_for(jurisdiction), build_context(entries, **options))
 
 
 def _findings(rules: Iterable[Any], ctx: Context) -> list[Finding]:
@@ -250,22 +243,13 @@ def report(
         )
 
 
-def reference_report(
-    entries: Iterable[Any],
-    jurisdiction: str = "cn",
-    zone: str | None = None,
-    platform: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    lexicon: Lexicon | None = None,
-) -> Report:
-    """:func:`report` by the reference rules: one event object per event, ``Rule.hits``."""
-    rules = rules_for(jurisdiction)
+def reference_report(entries: Iterable[Any], jurisdiction: str = "cn", **options: Any) -> Report:
+    """:func:`report` by the reference rules (one event object per event, ``Rule.hits``),
+    with the same arguments."""
     with collector_paused():
-        ctx = _build_context(entries, zone, platform, since, until, lexicon)
-        return Report(
-            jurisdiction, platform, summarize(ctx, jurisdiction), tuple(_findings(rules, ctx))
-        )
+        ctx = build_context(entries, **options)
+        findings = tuple(_findings(rules_for(jurisdiction), ctx))
+        return Report(jurisdiction, options.get("platform"), summarize(ctx, jurisdiction), findings)
 
 
 def lexicon_from(path: str | Path | None) -> Lexicon:

@@ -369,8 +369,26 @@ class Rule:
             hits = sorted(by_seq.values(), key=_rank if ctx.ranked else _order)
         # Each hit's event and basis, in two tuples (one transposition, in C).
         events, bases = zip(*hits, strict=True)
-        detail_en, detail_zh = self.detail(ctx, hits)
         found = set(bases)
+        return self.finding(
+            len(events),
+            tuple(map(date.isoformat, sorted(set(map(_event_day, events))))),
+            tuple(sorted(map(_event_seq, events))),
+            _seqs_with(events, bases, STATED) if STATED in found else (),
+            _seqs_with(events, bases, INFERRED) if INFERRED in found else (),
+            self.detail(ctx, hits),
+        )
+
+    def finding(
+        self,
+        events: int,
+        days: tuple[str, ...],
+        entries: tuple[int, ...],
+        stated: tuple[int, ...],
+        inferred: tuple[int, ...],
+        detail: tuple[str, str],
+    ) -> Finding:
+        """This rule's finding of what its hits add up to."""
         return Finding(
             rule_id=self.id,
             jurisdiction=self.jurisdiction,
@@ -378,13 +396,13 @@ class Rule:
             rule_en=self.rule_en,
             tier=self.tier,
             citations=self.citations,
-            events=len(events),
-            days=tuple(map(date.isoformat, sorted(set(map(_event_day, events))))),
-            entries=tuple(sorted(map(_event_seq, events))),
-            stated=_seqs_with(events, bases, STATED) if STATED in found else (),
-            inferred=_seqs_with(events, bases, INFERRED) if INFERRED in found else (),
-            detail_en=detail_en,
-            detail_zh=detail_zh,
+            events=events,
+            days=days,
+            entries=entries,
+            stated=stated,
+            inferred=inferred,
+            detail_en=detail[0],
+            detail_zh=detail[1],
         )
 
 

@@ -337,21 +337,9 @@ class Columns:
         if hits.stated is not None:
             stated = tuple(np.sort(seqs[hits.stated]).tolist())
             inferred = tuple(np.sort(seqs[~hits.stated]).tolist())
-        detail_en, detail_zh = rule.column_detail(self, hits)
-        return Finding(
-            rule_id=rule.id,
-            jurisdiction=rule.jurisdiction,
-            rule_zh=rule.rule_zh,
-            rule_en=rule.rule_en,
-            tier=rule.tier,
-            citations=rule.citations,
-            events=len(index),
-            days=days,
-            entries=tuple(np.sort(seqs).tolist()),
-            stated=stated,
-            inferred=inferred,
-            detail_en=detail_en,
-            detail_zh=detail_zh,
+        entries = tuple(np.sort(seqs).tolist())
+        return rule.finding(
+            len(index), days, entries, stated, inferred, rule.column_detail(self, hits)
         )
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import orjson
 
 from evidence import phone
-from evidence.model import EVENT_KINDS, Attachment
+from evidence.model import EVENT_KINDS, Attachment, Entry
 from evidence.rules import lexicon as lexicon_module
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -38,6 +38,28 @@ _EVENT_KINDS = frozenset(EVENT_KINDS)
 # What a row holds and how it is derived from an entry: a change here must change this,
 # so that rows kept under an older derivation are not read (``derivation``).
 ROWS_VERSION = 1
+
+
+class AnalysisEntry(NamedTuple):
+    """What analysis reads of one entry: the attributes of :class:`~evidence.model.Entry`
+    that ``rules.build_context`` uses, and the curated lexicon's signals in ``said``
+    (the analysis cache's entries, and the entries a chunk keeps whole)."""
+
+    seq: int
+    kind: str
+    occurred_at: datetime
+    zone: str
+    fields: dict[str, Any]
+    attachments: tuple[Attachment, ...]
+    # sorted signals of the curated lexicon (lexicon.default_fingerprint()) in `said`;
+    # None when not computed (no text, or an entry read outside a cached block)
+    lexicon_signals: tuple[str, ...] | None
+    amended_by: tuple[int, ...] = ()
+    retracted_by: int | None = None
+    # occurred_at as µs since the epoch, as kept in the block (None: read in full)
+    micros: int | None = None
+
+    target = Entry.target  # the entry a correction refers to, read as Entry reads it
 
 
 class Chunk(NamedTuple):
@@ -208,30 +230,16 @@ def _record(entry: Any) -> list[Any]:
     ]
 
 
-class KeptEntry(NamedTuple):
-    """An entry kept whole in a chunk's bytes: what the analysis reads of it."""
-
-    seq: int
-    kind: str
-    occurred_at: datetime
-    zone: str
-    fields: dict[str, Any]
-    attachments: tuple[Attachment, ...]
-    amended_by: tuple[int, ...] = ()
-    retracted_by: int | None = None
-    lexicon_signals: tuple[str, ...] | None = None
-    micros: int | None = None
-
-
-def _kept(record: list[Any]) -> KeptEntry:
+def _kept(record: list[Any]) -> AnalysisEntry:
     seq, kind, occurred, zone, fields, attachments = record
-    return KeptEntry(
+    return AnalysisEntry(
         seq,
         kind,
         datetime.fromisoformat(occurred),
         zone,
         fields,
         tuple(map(Attachment.from_dict, attachments)),
+        None,
     )
 
 
