@@ -57,7 +57,8 @@ def build(
     """The columns of ``build_context(entries, …)``: same events, same order, same facts."""
     words = lexicon or lexicon_module.default()
     if isinstance(source, Source):
-        tail = ChunkReader(words).read(source.entries).chunk()
+        # the entries after the kept blocks are at hand: keep them, amended or not
+        tail = ChunkReader(words, keep_all=True).read(source.entries).chunk()
         chunks, load = [*source.chunks, tail], source.load
     else:
         chunks, load = [ChunkReader(words, keep_all=True).read(source).chunk()], _no_load
