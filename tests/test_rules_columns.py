@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 from hypothesis import given, settings
@@ -230,3 +231,20 @@ def test_kept_rows_load_only_the_amended_events_they_do_not_hold() -> None:
     assert rules.report(source, "cn") == rules.reference_report(book.entries, "cn")
     # the SMS is a row only: it is loaded; the third-party contact is kept whole
     assert loads == [[sms]]
+
+
+def test_no_zone_changes_its_offset_twice_within_a_day() -> None:
+    """What the columns' local time rests on (``assemble._zone_offsets``): a UTC day whose
+    first and last microsecond have the same offset has it all day. True if no zone of the
+    tz database has two transitions less than 24 hours apart (read with the pure-Python
+    zoneinfo, which lists them)."""
+    import zoneinfo
+    from zoneinfo import _zoneinfo
+
+    close = []
+    for name in sorted(zoneinfo.available_timezones()):
+        zone = _zoneinfo.ZoneInfo.no_cache(name)
+        transitions = zone._trans_utc
+        close += [(name, a) for a, b in pairwise(transitions) if b - a < 86_400]
+    assert len(zoneinfo.available_timezones()) > 300
+    assert close == []
