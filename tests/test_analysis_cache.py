@@ -461,4 +461,5 @@ def test_a_log_with_a_gap_in_its_numbers_is_read_whole(store, log, make_draft) -
     assert [e.seq for e in read] == [0, 2, 3, 4, 5, 6]
     assert read[2].amended_by == (6,) and "platform" not in read[2].fields  # as recorded
     assert _reports(read) == _reports(log.entries())
+    assert _reports(log.analysis_source()) == _reports(log.entries(), reference=True)
     assert _blocks(store, log.log_id) == {}
