@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -43,8 +43,6 @@ VERSION = 3
 _AAD = b"evidence/analysis-block\x00"
 _new = tuple.__new__
 _from_iso = datetime.fromisoformat
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 
 
 def from_entry(
@@ -116,7 +114,7 @@ def seal_block(
             e.seq,
             e.kind,
             e.occurred_at.isoformat(),  # read back exactly, offset and all, by fromisoformat
-            e.micros if e.micros is not None else (e.occurred_at - _EPOCH) // _US,
+            e.micros if e.micros is not None else rows.micros(e.occurred_at),
             e.zone,
             e.fields,
             [a.to_dict() for a in e.attachments],
@@ -217,8 +215,7 @@ def remembering(match: Callable[[str], set[str]]) -> Callable[[str], set[str]]:
 def build_block(entries: Iterable[Entry], match: Any) -> list[AnalysisEntry]:
     """A block's entries from the entries themselves, with the curated lexicon's signals."""
     return [
-        from_entry(e, curated_signals(e.fields, match), (e.occurred_at - _EPOCH) // _US)
-        for e in entries
+        from_entry(e, curated_signals(e.fields, match), rows.micros(e.occurred_at)) for e in entries
     ]
 
 

@@ -56,6 +56,8 @@ _IN_BATCH = 500
 # New analysis blocks are written 16 at a time (about 10 MB of SMS), so a first analysis
 # of a large log neither holds every sealed block in memory nor commits once per block.
 _BLOCKS_PER_WRITE = 16
+# Entries read by number in one query (well under any driver's limit on parameters).
+_NUMBERS_PER_QUERY = 500
 _CACHE_WAIT_MS = 200
 
 
@@ -883,11 +885,11 @@ class Log:
 
     def _entries_at(self, seqs: Sequence[int]) -> list[Entry]:
         """The entries with these numbers (the few an analysis needs whole: amended
-        events), as recorded, 500 numbers per query."""
+        events), as recorded, :data:`_NUMBERS_PER_QUERY` numbers per query."""
         wanted = sorted(set(seqs))
         found: list[Entry] = []
-        for start in range(0, len(wanted), 500):
-            rows = self._sealed_rows(numbers=wanted[start : start + 500])
+        for start in range(0, len(wanted), _NUMBERS_PER_QUERY):
+            rows = self._sealed_rows(numbers=wanted[start : start + _NUMBERS_PER_QUERY])
             found += self._reader().read_all(rows)
         return found
 

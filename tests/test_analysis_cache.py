@@ -184,6 +184,29 @@ def test_the_rows_of_kept_blocks_are_read_without_their_entries(store, log, make
     assert "CN-3P-1" in {f.rule_id for f in report.findings}
 
 
+def test_amended_events_are_read_a_few_numbers_per_query(store, log, make_draft) -> None:
+    from evidence import ledger
+
+    log.append([make_draft("sms", f"2026-11-20 {h:02d}:00", said="请还款") for h in range(8)])
+    for seq in (0, 2, 5, 6, 7):
+        log.amend(seq, {"said": "你这个老赖"}, "wrong words", None)
+    expected = rules.reference_report(log.entries(), "cn")
+    log.analysis_source()  # builds blocks 0 to 2
+    with mock.patch.object(ledger, "_NUMBERS_PER_QUERY", 2):
+        queried = []
+        sealed_rows = log._sealed_rows
+
+        def counting(*args, **kwargs):
+            if kwargs.get("numbers") is not None:
+                queried.append(list(kwargs["numbers"]))
+            return sealed_rows(*args, **kwargs)
+
+        with mock.patch.object(log, "_sealed_rows", counting):
+            assert rules.report(log.analysis_source(), "cn") == expected
+    # blocks 0 and 1 keep entries 0 to 7 as rows only: the five amended ones, two per query
+    assert queried == [[0, 2], [5, 6], [7]]
+
+
 def test_a_changed_row_derivation_rebuilds_the_blocks(store, log, make_draft) -> None:
     from evidence.rules import rows
 

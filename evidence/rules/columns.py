@@ -39,7 +39,7 @@ from evidence.rules.base import (
     excess_positions,
     make_event,
 )
-from evidence.rules.rows import KIND_CODES
+from evidence.rules.rows import KIND_CODES, micros
 
 if TYPE_CHECKING:
     from evidence.rules.base import Rule
@@ -48,7 +48,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 DAY_US = 86_400_000_000
 _CONTACT_CODES = [KIND_CODES[kind] for kind in CONTACT_KINDS]
-_CONTENT_CODES = [KIND_CODES[kind] for kind in CONTENT_KINDS]
 
 
 def clock_us(moment: time) -> int:
@@ -341,11 +340,6 @@ class Columns:
         return rule.finding(
             len(index), days, entries, stated, inferred, rule.column_detail(self, hits)
         )
-
-
-def micros(instant: datetime) -> int:
-    """µs since the epoch: exact, and ordered as the instants are."""
-    return (instant - _EPOCH) // _US
 
 
 def rolling_excess_days(days: np.ndarray, limit: int, window: int) -> np.ndarray:

@@ -40,6 +40,11 @@ _EVENT_KINDS = frozenset(EVENT_KINDS)
 ROWS_VERSION = 1
 
 
+def micros(instant: datetime) -> int:
+    """µs since the epoch: exact, and ordered as the instants are."""
+    return (instant - _EPOCH) // _US
+
+
 class AnalysisEntry(NamedTuple):
     """What analysis reads of one entry: the attributes of :class:`~evidence.model.Entry`
     that ``rules.build_context`` uses, and the curated lexicon's signals in ``said``
@@ -162,7 +167,7 @@ class ChunkReader:
         stated = self.signal_sets[tuple(sorted(lexicon_module.stated(tags)))] if tags else 0
         micros = getattr(entry, "micros", None)  # kept in the analysis cache
         if micros is None or at is not entry.occurred_at:
-            micros = (at - _EPOCH) // _US
+            micros = (at - _EPOCH) // _US  # micros(at), without a call per event
         row = (
             entry.seq,
             KIND_CODES[entry.kind],
@@ -267,13 +272,6 @@ def chunk_bytes(chunk: Chunk) -> bytes:
         for values, dtype in zip(chunk[:12], _DTYPES, strict=True)
     )
     return len(header).to_bytes(4, "big") + header + arrays
-
-
-def chunk_size(data: bytes) -> int:
-    """How many bytes of ``data`` the chunk at its start takes."""
-    length = int.from_bytes(data[:4], "big")
-    rows = orjson.loads(data[4 : 4 + length])["rows"]
-    return 4 + length + rows * sum(np.dtype(d).itemsize for d in _DTYPES)
 
 
 def chunk_from_bytes(data: bytes | memoryview) -> Chunk:
